@@ -1,0 +1,45 @@
+"""Inputs built from a task spec: dummy inputs to trace with and fresh ones to validate with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from irc.frontend.tasks import InputSpec
+
+
+def make_inputs(
+    specs: tuple[InputSpec, ...], config: Any, sizes: dict[str, int], *, seed: int = 0, pad: bool = False
+) -> dict[str, torch.Tensor]:
+    """One tensor per input spec, with each named axis at `sizes[name]`.
+
+    With `pad`, attention masks end in padding (zeros) on every row but the first, so the
+    artifact is checked on padded batches too.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    out: dict[str, torch.Tensor] = {}
+    for spec in specs:
+        shape = tuple(a if isinstance(a, int) else sizes[a] for a in spec.axes)
+        out[spec.name] = _fill(spec, shape, config, gen, pad)
+    return out
+
+
+def _fill(spec: InputSpec, shape: tuple[int, ...], config: Any, gen: torch.Generator, pad: bool) -> torch.Tensor:
+    if spec.kind == "ids":
+        # Special ids (pad, bos, eos) change what some models compute; keep to ordinary tokens.
+        high = int(getattr(config, "vocab_size", 100))
+        return torch.randint(min(5, high - 1), high, shape, generator=gen)
+    if spec.kind == "type_ids":
+        high = max(1, int(getattr(config, "type_vocab_size", 1) or 1))
+        return torch.randint(0, high, shape, generator=gen)
+    if spec.kind == "mask":
+        mask = torch.ones(shape, dtype=torch.int64)
+        if pad and len(shape) == 2 and shape[1] > 2:
+            for row in range(1, shape[0]):
+                keep = int(torch.randint(1, shape[1], (1,), generator=gen))
+                mask[row, keep:] = 0
+        return mask
+    if spec.kind == "float":
+        return torch.randn(shape, generator=gen)
+    raise ValueError(f"input kind {spec.kind!r} has no generator")

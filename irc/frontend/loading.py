@@ -1,0 +1,90 @@
+"""Loading a model for a task: from a local checkpoint folder or an in-memory nn.Module.
+
+No network: folders load with `local_files_only=True`, and weights only from safetensors or with
+`weights_only=True` (transformers' own default for .bin files).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from irc.errors import ModelLoadError, TaskError
+from irc.frontend.tasks import TaskSpec, get_task
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode with what the rest of the frontend needs to know about it."""
+
+    module: Any
+    config: Any
+    model_type: str
+    task: TaskSpec
+    source: str
+    """The folder it came from, or `<module ClassName>`."""
+
+
+def quiet_transformers() -> None:
+    # Tiny test configs trip transformers' config warnings (token ids above the vocab size...),
+    # which say nothing about the export.
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    config_file = path / "config.json"
+    if not path.exists():
+        raise ModelLoadError(f"model path {path} does not exist; pass a checkpoint folder with a config.json.")
+    if not path.is_dir():
+        raise ModelLoadError(f"model path {path} is not a folder; pass a checkpoint folder with a config.json.")
+    if not config_file.is_file():
+        raise ModelLoadError(
+            f"{path} has no config.json; pass a transformers checkpoint folder (save_pretrained writes one)."
+        )
+    try:
+        config = json.loads(config_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"{config_file} is not valid JSON ({exc}); re-save the checkpoint.") from exc
+    if not isinstance(config, dict) or "model_type" not in config:
+        raise ModelLoadError(f"{config_file} names no model_type; re-save the checkpoint with save_pretrained.")
+    return config
+
+
+def load_from_folder(path: str | Path, task: str) -> LoadedModel:
+    import transformers
+
+    quiet_transformers()
+    folder = Path(path)
+    model_type = read_config(folder)["model_type"]
+    spec = get_task(task, model_type)
+    auto = getattr(transformers, spec.auto_class)
+    try:
+        module = auto.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"cannot load {spec.auto_class} from {folder}: {exc}") from exc
+    module.eval()
+    return LoadedModel(module, module.config, model_type, spec, str(folder))
+
+
+def load_from_module(module: Any, task: str) -> LoadedModel:
+    config = getattr(module, "config", None)
+    model_type = getattr(config, "model_type", None)
+    if model_type is None:
+        raise TaskError(
+            f"{type(module).__name__} has no transformers config with a model_type; irc's task specs "
+            "need one (pass a transformers PreTrainedModel)."
+        )
+    spec = get_task(task, model_type)
+    module.eval()
+    return LoadedModel(module, config, model_type, spec, f"<module {type(module).__name__}>")
+
+
+def load(model: Any, task: str) -> LoadedModel:
+    """Load `model` (a folder path or an nn.Module) for `task`."""
+    if isinstance(model, (str, Path)):
+        return load_from_folder(model, task)
+    return load_from_module(model, task)

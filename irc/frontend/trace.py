@@ -1,0 +1,296 @@
+"""Tracing a loaded model with torch.export into an irc Graph.
+
+The model is wrapped so that it takes its inputs positionally, is called with `use_cache=False`
+and `return_dict=True` (reaching every sub-module, unlike a config edit), and returns the task's
+outputs as a tuple; the ModelOutput is flattened by name here. torch.export's symbols (`s33`) are
+renamed to the task's dim names (`batch`), its `getitem` nodes become node outputs, and its
+assertion nodes are dropped: the IR says what is computed, not what was checked while tracing.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from typing import Any
+
+import sympy
+import torch
+
+from irc.errors import TraceError
+from irc.frontend.ties import find_tie_groups, repoint_tied_uses
+from irc.frontend.loading import LoadedModel
+from irc.frontend.tasks import InputSpec
+from irc.ir.core import Graph, Node, Param, Value
+from irc.ir.dims import Dim, make_dim
+from irc.ir.dtypes import DType
+from irc.ir.ops import op_name_of
+from irc.ir.types import ScalarType, TensorType, Type
+
+_PREFIX = "model."
+
+_DROPPED = {
+    "aten._assert_tensor_metadata",
+    "aten._assert_scalar",
+    "aten._assert_async.msg",
+    "aten.sym_constrain_range_for_size",
+    "aten.sym_constrain_range",
+}
+
+_SYM_OPS = {
+    operator.add: "sym.add",
+    operator.sub: "sym.sub",
+    operator.mul: "sym.mul",
+    operator.floordiv: "sym.floordiv",
+    operator.truediv: "sym.truediv",
+    operator.mod: "sym.mod",
+    operator.neg: "sym.neg",
+    operator.eq: "sym.eq",
+    operator.ne: "sym.ne",
+    operator.lt: "sym.lt",
+    operator.le: "sym.le",
+    operator.gt: "sym.gt",
+    operator.ge: "sym.ge",
+    operator.pow: "sym.pow",
+}
+
+
+class _TaskModule(torch.nn.Module):
+    """Positional inputs in, the task's outputs out, as a tuple."""
+
+    def __init__(self, model: torch.nn.Module, input_names: list[str], wanted: tuple[str, ...]) -> None:
+        super().__init__()
+        self.model = model
+        self.input_names = input_names
+        self.wanted = wanted
+
+    def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        kwargs = dict(zip(self.input_names, args))
+        out = self.model(**kwargs, use_cache=False, return_dict=True)
+        names = [k for k in self.wanted if k in out and out[k] is not None]
+        # torch.export restores module attributes after tracing, so the names go out through a
+        # module-level record rather than `self`.
+        _RETURNED[id(self)] = names
+        return tuple(out[k] for k in names)
+
+    @property
+    def returned(self) -> list[str]:
+        return _RETURNED.pop(id(self), [])
+
+
+_RETURNED: dict[int, list[str]] = {}
+
+
+def call_reference(loaded: LoadedModel, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Run the original model the way the trace sees it; outputs by name."""
+    wrapper = _TaskModule(loaded.module, list(inputs), loaded.task.outputs)
+    with torch.no_grad():
+        values = wrapper(*inputs.values())
+    return dict(zip(wrapper.returned, values))
+
+
+def trace(loaded: LoadedModel, specs: tuple[InputSpec, ...], dummy: dict[str, torch.Tensor]) -> Graph:
+    """Export `loaded` at the dummy inputs' shapes, with every named axis dynamic."""
+    wrapper = _TaskModule(loaded.module, [s.name for s in specs], loaded.task.outputs)
+    dynamic = tuple({i: torch.export.Dim.DYNAMIC for i, a in enumerate(s.axes) if isinstance(a, str)} for s in specs)
+    args = tuple(dummy[s.name] for s in specs)
+    try:
+        with torch.no_grad():
+            program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
+    except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
+        raise TraceError(
+            f"torch.export could not trace {loaded.model_type} for {loaded.task.name}: "
+            f"{_first_line(exc)}. Try another --sequence-length/--batch-size, or report the model type."
+        ) from exc
+    returned = wrapper.returned
+    if not returned:
+        raise TraceError(
+            f"{loaded.model_type} returned none of the outputs of {loaded.task.name} "
+            f"({', '.join(loaded.task.outputs)}); is this the right task for the checkpoint?"
+        )
+    graph = _Importer(program, specs, returned, loaded).run()
+    graph.metadata.update({"model_type": loaded.model_type, "task": loaded.task.name})
+    return graph
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class _Importer:
+    """Converts one ExportedProgram into a Graph."""
+
+    def __init__(self, program: Any, specs: tuple[InputSpec, ...], outputs: list[str], loaded: LoadedModel) -> None:
+        self.program = program
+        self.specs = specs
+        self.output_names = outputs
+        self.loaded = loaded
+        self.graph = Graph(loaded.model_type.replace("-", "_"))
+        self.env: dict[Any, Any] = {}
+        self.symbols: dict[sympy.Symbol, sympy.Symbol] = {}
+
+    def run(self) -> Graph:
+        fx_nodes = list(self.program.graph.nodes)
+        placeholders = [n for n in fx_nodes if n.op == "placeholder"]
+        self._name_symbols(placeholders)
+        self._import_placeholders(placeholders)
+        for fx_node in fx_nodes:
+            if fx_node.op == "call_function":
+                self._import_call(fx_node)
+            elif fx_node.op == "output":
+                self._import_output(fx_node)
+        repoint_tied_uses(self.graph)
+        return self.graph
+
+    # -- dims and types --------------------------------------------------------------------
+    def _name_symbols(self, placeholders: list[Any]) -> None:
+        users = [n for n in placeholders if n.name not in self._lifted_targets()]
+        for spec, fx_node in zip(self.specs, users):
+            shape = fx_node.meta["val"].shape
+            for axis, (name, size) in enumerate(zip(spec.axes, shape)):
+                if not isinstance(name, str):
+                    continue
+                if not isinstance(size, torch.SymInt):
+                    raise TraceError(
+                        f"axis {axis} ({name}) of {spec.name} was fixed to {size} while tracing: the "
+                        f"model's code treats it as a constant. Trace with another size "
+                        f"(--batch-size/--sequence-length) or export with static shapes."
+                    )
+                expr = size.node.expr
+                if isinstance(expr, sympy.Symbol):
+                    self.symbols.setdefault(expr, sympy.Symbol(name, integer=True, positive=True))
+
+    def _dim(self, size: Any) -> Dim:
+        if isinstance(size, int):
+            return size
+        expr = size.node.expr
+        renamed = expr.xreplace(self.symbols)
+        for sym in renamed.free_symbols - set(self.symbols.values()):
+            # A size torch.export could not relate to any input (data-dependent): keep its own name.
+            renamed = renamed.xreplace({sym: sympy.Symbol(str(sym), integer=True, positive=True)})
+        return make_dim(renamed)
+
+    def _type(self, val: Any, where: str) -> Type:
+        if isinstance(val, torch.Tensor):
+            return TensorType(DType.from_torch(val.dtype), tuple(self._dim(s) for s in val.shape))
+        if isinstance(val, torch.SymInt):
+            return ScalarType(DType.I64, self._dim(val))
+        if isinstance(val, int) and not isinstance(val, bool):
+            return ScalarType(DType.I64, val)
+        if isinstance(val, (float, torch.SymFloat)):
+            return ScalarType(DType.F64)
+        if isinstance(val, (bool, torch.SymBool)):
+            return ScalarType(DType.BOOL)
+        raise TraceError(f"{where} produced a {type(val).__name__}, which irc cannot type")
+
+    # -- inputs and params -----------------------------------------------------------------
+    def _lifted_targets(self) -> dict[str, Any]:
+        specs = self.program.graph_signature.input_specs
+        return {s.arg.name: s for s in specs if s.target is not None}
+
+    def _import_placeholders(self, placeholders: list[Any]) -> None:
+        lifted = self._lifted_targets()
+        data_of = {**self.program.state_dict, **self.program.constants}
+        ties = find_tie_groups({s.target: data_of[s.target] for s in lifted.values()})
+        spec_iter = iter(self.specs)
+        for fx_node in placeholders:
+            sig = lifted.get(fx_node.name)
+            if sig is None:
+                spec = next(spec_iter)
+                self.env[fx_node] = self.graph.add_input(spec.name, self._type(fx_node.meta["val"], spec.name))
+                continue
+            name = sig.target.removeprefix(_PREFIX)
+            data = data_of[sig.target]
+            kind = {"PARAMETER": "parameter", "BUFFER": "buffer"}.get(sig.kind.name, "constant")
+            ttype = TensorType(DType.from_torch(data.dtype), tuple(int(s) for s in data.shape))
+            group = ties.get(sig.target)
+            param = Param(name, ttype, kind, data.detach(), group.removeprefix(_PREFIX) if group else None)
+            self.env[fx_node] = self.graph.add_param(param)
+
+    # -- nodes -----------------------------------------------------------------------------
+    def _import_call(self, fx_node: Any) -> None:
+        target = fx_node.target
+        if target is operator.getitem and isinstance(self.env.get(fx_node.args[0]), tuple):
+            self.env[fx_node] = self.env[fx_node.args[0]][fx_node.args[1]]
+            return
+        if isinstance(target, torch._ops.OpOverload):
+            op = op_name_of(target)
+        elif target in _SYM_OPS:
+            op = _SYM_OPS[target]
+        else:
+            raise TraceError(
+                f"the trace calls {getattr(target, '__name__', target)} at {_module_path(fx_node)}, "
+                "which irc has no op for; please report the model type."
+            )
+        if op in _DROPPED:
+            return
+        args = self._map(fx_node.args)
+        kwargs = self._map(dict(fx_node.kwargs))
+        val = fx_node.meta.get("val")
+        outputs = self._outputs(fx_node, val)
+        node = Node(op, args, kwargs, outputs, meta=_provenance(fx_node))
+        self.graph.append(node)
+        if isinstance(val, (list, tuple)):
+            self.env[fx_node] = node.outputs
+        elif outputs:
+            self.env[fx_node] = node.outputs[0]
+
+    def _outputs(self, fx_node: Any, val: Any) -> list[Value]:
+        if val is None:
+            return []
+        if not isinstance(val, (list, tuple)):
+            return [self.graph.new_value(fx_node.name, self._type(val, fx_node.name))]
+        names = {u.args[1]: u.name for u in fx_node.users if u.target is operator.getitem}
+        return [
+            self.graph.new_value(names.get(i, f"{fx_node.name}.{i}"), self._type(v, fx_node.name))
+            for i, v in enumerate(val)
+        ]
+
+    def _map(self, arg: Any) -> Any:
+        if isinstance(arg, torch.fx.Node):
+            if arg not in self.env:
+                raise TraceError(f"the trace uses {arg.name} before irc imported it")
+            return self.env[arg]
+        if isinstance(arg, (list, tuple)):
+            return type(arg)(self._map(a) for a in arg)
+        if isinstance(arg, dict):
+            return {k: self._map(v) for k, v in arg.items()}
+        return arg
+
+    def _import_output(self, fx_node: Any) -> None:
+        values = self._map(fx_node.args[0])
+        for name, value in zip(self.output_names, values):
+            if not isinstance(value, Value) or value.producer is None or value in self.graph.outputs:
+                alias = Node("irc.identity", (value,), {}, [self.graph.new_value(name, value.type)])
+                value = self.graph.append(alias).output
+            elif value.name != name:
+                self.graph.rename(value, name)
+            self.graph.outputs.append(value)
+
+
+def _module_path(fx_node: Any) -> str:
+    stack = fx_node.meta.get("nn_module_stack") or {}
+    paths = [path for path, _cls in stack.values() if path.startswith(_PREFIX.rstrip("."))]
+    if not paths:
+        return ""
+    return paths[-1].removeprefix(_PREFIX.rstrip(".")).removeprefix(".")
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _source_line(fx_node: Any) -> str | None:
+    trace_text = fx_node.meta.get("stack_trace") or ""
+    frames = [(f, line) for f, line in _FRAME.findall(trace_text) if "/torch/" not in f]
+    if not frames:
+        return None
+    file, line = frames[-1]
+    return f"{file.rsplit('/', 1)[-1]}:{line}"
+
+
+def _provenance(fx_node: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"module": _module_path(fx_node)}
+    source = _source_line(fx_node)
+    if source:
+        meta["source"] = source
+    return meta

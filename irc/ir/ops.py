@@ -1,0 +1,105 @@
+"""The op registry: each op name maps to its reference implementation (a torch callable).
+
+The reference implementation is the op's semantics: the interpreter calls it, constant folding
+calls it, and shape inference runs it on fake tensors. ATen ops need no registration: any
+`aten.<name>` or `aten.<name>.<overload>` resolves to `torch.ops.aten`. Other namespaces
+(`sym.*` for size arithmetic, `irc.*` for irc's own ops) are registered with `register_op`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from irc.errors import IRError
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """An op: its qualified name, reference implementation and whether it may be deduplicated or
+    removed when unused (`pure`)."""
+
+    name: str
+    target: Callable[..., Any]
+    pure: bool = True
+    """False for ops with side effects or randomness: DCE keeps them, CSE never merges them."""
+    doc: str = ""
+
+
+_REGISTRY: dict[str, OpDef] = {}
+
+
+def register_op(name: str, target: Callable[..., Any], *, pure: bool = True, doc: str = "") -> OpDef:
+    if name in _REGISTRY:
+        raise IRError(f"op {name} is registered twice")
+    opdef = OpDef(name, target, pure, doc)
+    _REGISTRY[name] = opdef
+    return opdef
+
+
+def op_name_of(target: Any) -> str:
+    """The IR name of a torch OpOverload: `aten.linear` for `.default`, else `aten.add.Tensor`."""
+    namespace = target.namespace
+    packet = target._schema.name.split("::", 1)[1]
+    overload = target._overloadname
+    return f"{namespace}.{packet}" if overload == "default" else f"{namespace}.{packet}.{overload}"
+
+
+def get_op(name: str) -> OpDef:
+    """The OpDef for `name`; raises IRError for a name no registry or torch namespace knows."""
+    opdef = _REGISTRY.get(name)
+    if opdef is not None:
+        return opdef
+    return _torch_op(name)
+
+
+@lru_cache(maxsize=None)
+def _torch_op(name: str) -> OpDef:
+    import torch
+
+    parts = name.split(".")
+    if len(parts) not in (2, 3) or parts[0] not in ("aten", "prims"):
+        raise IRError(f"unknown op {name}: not registered and not an aten op")
+    packet = getattr(getattr(torch.ops, parts[0]), parts[1], None)
+    overload = parts[2] if len(parts) == 3 else "default"
+    target = getattr(packet, overload, None) if packet is not None else None
+    if target is None:
+        raise IRError(f"unknown op {name}: torch.ops.{parts[0]} has no {parts[1]}.{overload}")
+    tags = getattr(target, "tags", ())
+    pure = torch.Tag.nondeterministic_seeded not in tags
+    return OpDef(name, target, pure, target._schema.__str__())
+
+
+def schema_arg_names(name: str) -> list[str] | None:
+    """Argument names of an aten op's schema, in order; None for other ops."""
+    opdef = get_op(name)
+    schema = getattr(opdef.target, "_schema", None)
+    return [a.name for a in schema.arguments] if schema is not None else None
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+for _name, _fn in {
+    "sym.add": operator.add,
+    "sym.sub": operator.sub,
+    "sym.mul": operator.mul,
+    "sym.floordiv": operator.floordiv,
+    "sym.truediv": operator.truediv,
+    "sym.mod": operator.mod,
+    "sym.neg": operator.neg,
+    "sym.eq": operator.eq,
+    "sym.ne": operator.ne,
+    "sym.lt": operator.lt,
+    "sym.le": operator.le,
+    "sym.gt": operator.gt,
+    "sym.ge": operator.ge,
+    "sym.pow": operator.pow,
+}.items():
+    register_op(_name, _fn, doc=f"size arithmetic: {_fn.__name__}")
+
+register_op("irc.identity", _identity, doc="the input, unchanged (names an output that is also an input)")
