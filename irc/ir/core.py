@@ -60,12 +60,19 @@ PARAM_KINDS = ("parameter", "buffer", "constant")
 
 class Param(Value):
     """A weight, buffer or constant. `data` is a tensor, a `LazyData`, or None (parsed from text
-    without data). Params with the same `tie_group` label share storage in the model."""
+    without data). Params with the same `tie_group` label share storage in the model. `meta` holds
+    provenance for constants a pass created (`module`, `source` of the node they replace)."""
 
-    __slots__ = ("kind", "data", "tie_group")
+    __slots__ = ("kind", "data", "tie_group", "meta")
 
     def __init__(
-        self, name: str, type: TensorType, kind: str = "parameter", data: Any = None, tie_group: str | None = None
+        self,
+        name: str,
+        type: TensorType,
+        kind: str = "parameter",
+        data: Any = None,
+        tie_group: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(name, type)
         if kind not in PARAM_KINDS:
@@ -73,6 +80,7 @@ class Param(Value):
         self.kind = kind
         self.data = data
         self.tie_group = tie_group
+        self.meta: dict[str, Any] = dict(meta or {})
 
     def tensor(self) -> Any:
         """The param's data as a torch tensor, reading lazy data now."""

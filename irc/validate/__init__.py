@@ -1,1 +1,7 @@
-"""irc."""
+"""Differential validation of artifacts against the reference model."""
+
+from irc.validate.compare import OutputResult, compare_outputs
+from irc.validate.report import CaseResult, ValidationReport
+from irc.validate.runner import validate, validation_sizes
+
+__all__ = ["CaseResult", "OutputResult", "ValidationReport", "compare_outputs", "validate", "validation_sizes"]

@@ -1,0 +1,76 @@
+"""Writing an artifact folder atomically, with its manifest `irc.json`.
+
+The artifact is built in a hidden sibling folder and renamed into place only when complete, so
+a failed or interrupted export never leaves a half-written folder at the output path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from irc.errors import IrcError
+
+MANIFEST = "irc.json"
+
+
+class OutputExistsError(IrcError):
+    """The output folder exists and --force was not given."""
+
+
+def check_output(output: Path, force: bool) -> None:
+    if output.exists() and not force:
+        raise OutputExistsError(
+            f"output folder {output} already exists; choose another path or pass --force to replace it."
+        )
+    if output.exists() and not output.is_dir():
+        raise OutputExistsError(f"output path {output} is a file; choose a folder path.")
+
+
+@contextmanager
+def staging_folder(output: Path) -> Iterator[Path]:
+    """A temporary folder beside `output`, removed on any failure (SIGINT included)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.irc-tmp-", dir=output.parent))
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        # SIGTERM becomes KeyboardInterrupt so the cleanup below runs; SIGINT already is one.
+        if _in_main_thread():
+            signal.signal(signal.SIGTERM, _raise_interrupt)
+        yield staging
+    finally:
+        if _in_main_thread():
+            signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, output: Path) -> None:
+    """Move the finished staging folder to `output`, replacing an old one (checked by the caller)."""
+    if output.exists():
+        old = output.with_name(f".{output.name}.irc-old-{os.getpid()}")
+        output.rename(old)
+        staging.rename(output)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(output)
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
