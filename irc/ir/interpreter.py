@@ -55,6 +55,8 @@ class Interpreter:
             result = opdef.target(*args, **kwargs)
         except Exception as exc:
             raise InterpreterError(f"{node.op} failed at {node.provenance}: {exc}") from exc
+        if not node.outputs:
+            return []
         if len(node.outputs) == 1:
             return [result]
         return list(result)[: len(node.outputs)]
