@@ -39,6 +39,10 @@ def staging_folder(output: Path) -> Iterator[Path]:
     """A temporary folder beside `output`, removed on any failure (SIGINT included)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.irc-tmp-", dir=output.parent))
+    # mkdtemp makes the folder private (0700); the artifact gets the permissions of any new folder.
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
     previous = signal.getsignal(signal.SIGTERM)
     try:
         # SIGTERM becomes KeyboardInterrupt so the cleanup below runs; SIGINT already is one.

@@ -8,13 +8,37 @@ from typing import Any
 import torch
 
 TINY_CONFIGS: dict[str, dict[str, Any]] = {
-    "bert": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, vocab_size=99,
-                 max_position_embeddings=64, type_vocab_size=2),
-    "roberta": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, vocab_size=99,
-                    max_position_embeddings=72, pad_token_id=1),
-    "distilbert": dict(dim=32, n_layers=2, n_heads=4, hidden_dim=37, vocab_size=99, max_position_embeddings=64),
-    "gpt2": dict(n_embd=32, n_layer=2, n_head=4, vocab_size=99, n_positions=64, bos_token_id=0, eos_token_id=0,
-                 pad_token_id=0),
+    "bert": dict(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        vocab_size=99,
+        max_position_embeddings=64,
+        type_vocab_size=2,
+    ),
+    "roberta": dict(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        vocab_size=99,
+        max_position_embeddings=72,
+        pad_token_id=1,
+    ),
+    "distilbert": dict(
+        dim=32, n_layers=2, n_heads=4, hidden_dim=37, vocab_size=99, max_position_embeddings=64
+    ),
+    "gpt2": dict(
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        vocab_size=99,
+        n_positions=64,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    ),
 }
 
 AUTO_CLASSES = {
@@ -39,6 +63,7 @@ def tiny_model(model_type: str, task: str = "default", seed: int = 0, **override
     from transformers.utils import logging
 
     logging.set_verbosity_error()
+    logging.disable_progress_bar()
     torch.manual_seed(seed)
     auto = getattr(transformers, AUTO_CLASSES[task])
     return auto.from_config(tiny_config(model_type, **overrides)).eval()

@@ -25,7 +25,9 @@ def make_inputs(
     return out
 
 
-def _fill(spec: InputSpec, shape: tuple[int, ...], config: Any, gen: torch.Generator, pad: bool) -> torch.Tensor:
+def _fill(
+    spec: InputSpec, shape: tuple[int, ...], config: Any, gen: torch.Generator, pad: bool
+) -> torch.Tensor:
     if spec.kind == "ids":
         # Special ids (pad, bos, eos) change what some models compute; keep to ordinary tokens.
         high = int(getattr(config, "vocab_size", 100))

@@ -33,14 +33,19 @@ def quiet_transformers() -> None:
     from transformers.utils import logging
 
     logging.set_verbosity_error()
+    logging.disable_progress_bar()
 
 
 def read_config(path: Path) -> dict[str, Any]:
     config_file = path / "config.json"
     if not path.exists():
-        raise ModelLoadError(f"model path {path} does not exist; pass a checkpoint folder with a config.json.")
+        raise ModelLoadError(
+            f"model path {path} does not exist; pass a checkpoint folder with a config.json."
+        )
     if not path.is_dir():
-        raise ModelLoadError(f"model path {path} is not a folder; pass a checkpoint folder with a config.json.")
+        raise ModelLoadError(
+            f"model path {path} is not a folder; pass a checkpoint folder with a config.json."
+        )
     if not config_file.is_file():
         raise ModelLoadError(
             f"{path} has no config.json; pass a transformers checkpoint folder (save_pretrained writes one)."
@@ -50,7 +55,9 @@ def read_config(path: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"{config_file} is not valid JSON ({exc}); re-save the checkpoint.") from exc
     if not isinstance(config, dict) or "model_type" not in config:
-        raise ModelLoadError(f"{config_file} names no model_type; re-save the checkpoint with save_pretrained.")
+        raise ModelLoadError(
+            f"{config_file} names no model_type; re-save the checkpoint with save_pretrained."
+        )
     return config
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irc.ir.core import Graph, Param
+from irc.ir.core import Graph
 
 
 def find_tie_groups(tensors: dict[str, Any]) -> dict[str, str]:

@@ -17,9 +17,9 @@ import sympy
 import torch
 
 from irc.errors import TraceError
-from irc.frontend.ties import find_tie_groups, repoint_tied_uses
 from irc.frontend.loading import LoadedModel
 from irc.frontend.tasks import InputSpec
+from irc.frontend.ties import find_tie_groups, repoint_tied_uses
 from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.dims import Dim, make_dim
 from irc.ir.dtypes import DType
@@ -64,7 +64,7 @@ class _TaskModule(torch.nn.Module):
         self.wanted = wanted
 
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        kwargs = dict(zip(self.input_names, args))
+        kwargs = dict(zip(self.input_names, args, strict=True))
         out = self.model(**kwargs, use_cache=False, return_dict=True)
         names = [k for k in self.wanted if k in out and out[k] is not None]
         # torch.export restores module attributes after tracing, so the names go out through a
@@ -85,13 +85,15 @@ def call_reference(loaded: LoadedModel, inputs: dict[str, torch.Tensor]) -> dict
     wrapper = _TaskModule(loaded.module, list(inputs), loaded.task.outputs)
     with torch.no_grad():
         values = wrapper(*inputs.values())
-    return dict(zip(wrapper.returned, values))
+    return dict(zip(wrapper.returned, values, strict=True))
 
 
 def trace(loaded: LoadedModel, specs: tuple[InputSpec, ...], dummy: dict[str, torch.Tensor]) -> Graph:
     """Export `loaded` at the dummy inputs' shapes, with every named axis dynamic."""
     wrapper = _TaskModule(loaded.module, [s.name for s in specs], loaded.task.outputs)
-    dynamic = tuple({i: torch.export.Dim.DYNAMIC for i, a in enumerate(s.axes) if isinstance(a, str)} for s in specs)
+    dynamic = tuple(
+        {i: torch.export.Dim.DYNAMIC for i, a in enumerate(s.axes) if isinstance(a, str)} for s in specs
+    )
     args = tuple(dummy[s.name] for s in specs)
     try:
         with torch.no_grad():
@@ -120,7 +122,9 @@ def _first_line(exc: BaseException) -> str:
 class _Importer:
     """Converts one ExportedProgram into a Graph."""
 
-    def __init__(self, program: Any, specs: tuple[InputSpec, ...], outputs: list[str], loaded: LoadedModel) -> None:
+    def __init__(
+        self, program: Any, specs: tuple[InputSpec, ...], outputs: list[str], loaded: LoadedModel
+    ) -> None:
         self.program = program
         self.specs = specs
         self.output_names = outputs
@@ -145,9 +149,13 @@ class _Importer:
     # -- dims and types --------------------------------------------------------------------
     def _name_symbols(self, placeholders: list[Any]) -> None:
         users = [n for n in placeholders if n.name not in self._lifted_targets()]
-        for spec, fx_node in zip(self.specs, users):
+        for spec, fx_node in zip(self.specs, users, strict=True):
             shape = fx_node.meta["val"].shape
-            for axis, (name, size) in enumerate(zip(spec.axes, shape)):
+            if len(shape) != len(spec.axes):
+                raise TraceError(
+                    f"{spec.name} has rank {len(shape)} but its spec names {len(spec.axes)} axes {spec.axes}."
+                )
+            for axis, (name, size) in enumerate(zip(spec.axes, shape, strict=True)):
                 if not isinstance(name, str):
                     continue
                 if not isinstance(size, torch.SymInt):
@@ -197,7 +205,9 @@ class _Importer:
             sig = lifted.get(fx_node.name)
             if sig is None:
                 spec = next(spec_iter)
-                self.env[fx_node] = self.graph.add_input(spec.name, self._type(fx_node.meta["val"], spec.name))
+                self.env[fx_node] = self.graph.add_input(
+                    spec.name, self._type(fx_node.meta["val"], spec.name)
+                )
                 continue
             name = sig.target.removeprefix(_PREFIX)
             data = data_of[sig.target]
@@ -259,7 +269,7 @@ class _Importer:
 
     def _import_output(self, fx_node: Any) -> None:
         values = self._map(fx_node.args[0])
-        for name, value in zip(self.output_names, values):
+        for name, value in zip(self.output_names, values, strict=True):
             if not isinstance(value, Value) or value.producer is None or value in self.graph.outputs:
                 alias = Node("irc.identity", (value,), {}, [self.graph.new_value(name, value.type)])
                 value = self.graph.append(alias).output
@@ -277,11 +287,12 @@ def _module_path(fx_node: Any) -> str:
 
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_TORCH_FILE = re.compile(r"(^|/)torch/")
 
 
 def _source_line(fx_node: Any) -> str | None:
     trace_text = fx_node.meta.get("stack_trace") or ""
-    frames = [(f, line) for f, line in _FRAME.findall(trace_text) if "/torch/" not in f]
+    frames = [(f, line) for f, line in _FRAME.findall(trace_text) if not _TORCH_FILE.search(f)]
     if not frames:
         return None
     file, line = frames[-1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
 
 import sympy
 
@@ -56,7 +55,7 @@ class SymDim:
         return make_dim(self.expr - _as_expr(other))
 
 
-Dim = Union[int, SymDim]
+Dim = int | SymDim
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -39,7 +39,7 @@ class Interpreter:
         keep = set(graph.outputs)
         for i, node in enumerate(graph.nodes):
             results = self.run_node(node)
-            for out, result in zip(node.outputs, results):
+            for out, result in zip(node.outputs, results, strict=False):
                 self.env[out] = result
             for value in last_use.get(i, ()):
                 if value not in keep:

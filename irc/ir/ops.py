@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from irc.errors import IRError
@@ -56,7 +56,7 @@ def get_op(name: str) -> OpDef:
     return _torch_op(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _torch_op(name: str) -> OpDef:
     import torch
 

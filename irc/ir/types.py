@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from irc.ir.dims import Dim, SymDim, format_dim
 from irc.ir.dtypes import DType
@@ -50,4 +49,4 @@ class ScalarType:
         return f"sym<{self.dtype}: {format_dim(self.value)}>"
 
 
-Type = Union[TensorType, ScalarType]
+Type = TensorType | ScalarType

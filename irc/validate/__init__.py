@@ -4,4 +4,11 @@ from irc.validate.compare import OutputResult, compare_outputs
 from irc.validate.report import CaseResult, ValidationReport
 from irc.validate.runner import validate, validation_sizes
 
-__all__ = ["CaseResult", "OutputResult", "ValidationReport", "compare_outputs", "validate", "validation_sizes"]
+__all__ = [
+    "CaseResult",
+    "OutputResult",
+    "ValidationReport",
+    "compare_outputs",
+    "validate",
+    "validation_sizes",
+]

@@ -58,7 +58,9 @@ class ValidationReport:
             for out in case.outputs:
                 lines.extend(_format_output(label, out))
         verdict = "All good" if self.passed else "Validation FAILED"
-        lines.append(f"{verdict}: max abs diff {self.max_abs_diff():.3g} over {len(self.cases)} input shapes.")
+        lines.append(
+            f"{verdict}: max abs diff {self.max_abs_diff():.3g} over {len(self.cases)} input shapes."
+        )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
@@ -69,8 +71,12 @@ class ValidationReport:
                 {
                     "sizes": c.sizes,
                     "outputs": {
-                        o.name: {"shape": list(o.actual_shape or ()), "max_abs_diff": o.max_abs_diff, "atol": o.atol,
-                                 "passed": bool(o)}
+                        o.name: {
+                            "shape": list(o.actual_shape or ()),
+                            "max_abs_diff": o.max_abs_diff,
+                            "atol": o.atol,
+                            "passed": bool(o),
+                        }
                         for o in c.outputs
                     },
                 }
@@ -90,7 +96,9 @@ def _format_output(label: str, out: OutputResult) -> list[str]:
     if not out.shape_ok:
         return lines
     if out.values_ok:
-        lines.append(f"\t\t-[{_OK}] all values close (atol: {out.atol:g}, max abs diff: {out.max_abs_diff:.3g})")
+        lines.append(
+            f"\t\t-[{_OK}] all values close (atol: {out.atol:g}, max abs diff: {out.max_abs_diff:.3g})"
+        )
     else:
         lines.append(
             f"\t\t-[{_BAD}] values not close enough (atol: {out.atol:g}, max abs diff: {out.max_abs_diff:.3g}, "

@@ -1,0 +1,238 @@
+"""The Python API: `irc.trace` and `irc.export`.
+
+>>> import irc
+>>> graph = irc.trace(model, task="causal-lm")          # an irc.ir.Graph
+>>> result = irc.export(model, task="causal-lm", output="out/")
+>>> result.report.passed, result.artifact                # validation report, model.onnx path
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from irc.errors import IrcError, ValidationError
+from irc.progress import QUIET, Progress
+
+DEFAULT_BATCH = 2
+DEFAULT_SEQUENCE = 8
+
+
+@dataclass
+class Traced:
+    """A traced model: the IR graph plus what validation needs to rebuild inputs and rerun."""
+
+    graph: Any
+    loaded: Any
+    specs: tuple[Any, ...]
+    sizes: dict[str, int]
+
+    def make_inputs(self, sizes: dict[str, int], seed: int = 0, pad: bool = True) -> dict[str, Any]:
+        from irc.frontend.dummy import make_inputs
+
+        return make_inputs(self.specs, self.loaded.config, sizes, seed=seed, pad=pad)
+
+    def debug_inputs(self) -> dict[str, Any]:
+        """Inputs at the traced sizes for the pass manager's debug mode (valid ids, padded masks)."""
+        return self.make_inputs(self.sizes, seed=7)
+
+    def reference(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        from irc.frontend.trace import call_reference
+
+        return call_reference(self.loaded, inputs)
+
+
+@dataclass
+class ExportResult:
+    """What `irc.export` made: the artifact folder, its main file, the final graph, the report."""
+
+    output: Path
+    artifact: Path
+    graph: Any
+    report: Any
+    timings: dict[str, float] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def trace_model(
+    model: Any,
+    task: str = "default",
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    sequence_length: int = DEFAULT_SEQUENCE,
+    progress: Progress = QUIET,
+) -> Traced:
+    """Load (if a path) and trace `model` for `task`; the full record behind `trace`."""
+    from irc.frontend.dummy import make_inputs
+    from irc.frontend.loading import load
+    from irc.frontend.tasks import model_inputs
+    from irc.frontend.trace import trace as trace_loaded
+
+    _check_sizes(batch_size, sequence_length)
+    with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
+        loaded = load(model, task)
+        specs = model_inputs(loaded.model_type, task)
+    sizes = {"batch": batch_size, "sequence": sequence_length}
+    with progress.stage(
+        "trace", f"{loaded.model_type} {task} at batch={batch_size}, sequence={sequence_length}"
+    ):
+        dummy = make_inputs(specs, loaded.config, sizes)
+        graph = trace_loaded(loaded, specs, dummy)
+    return Traced(graph, loaded, specs, sizes)
+
+
+def trace(
+    model: Any,
+    task: str = "default",
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    sequence_length: int = DEFAULT_SEQUENCE,
+) -> Any:
+    """The IR graph of `model` (an nn.Module or a checkpoint folder) for `task`."""
+    return trace_model(model, task, batch_size=batch_size, sequence_length=sequence_length).graph
+
+
+def run_pipeline(
+    graph: Any, pipeline: str, *, debug_inputs: dict[str, Any] | None = None, progress: Progress = QUIET
+) -> Any:
+    """Parse `pipeline` and run it over `graph` in place; returns the PassManager's result.
+
+    With `debug_inputs`, the interpreter runs on them before and after every pass and the
+    first pass that changes the results is named (translation validation).
+    """
+    from irc.passes import PassManager, parse_pipeline
+
+    passes = parse_pipeline(pipeline)
+    with progress.stage("passes", pipeline or "(none)"):
+        return PassManager(passes, debug=debug_inputs is not None, debug_inputs=debug_inputs).run(graph)
+
+
+def export(
+    model: Any,
+    task: str = "default",
+    output: str | Path = "out",
+    *,
+    backend: str = "onnx",
+    opset: int | None = None,
+    atol: float | None = None,
+    passes: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    sequence_length: int = DEFAULT_SEQUENCE,
+    validate: bool = True,
+    debug_passes: bool = False,
+    force: bool = False,
+    keep_failed: bool = False,
+    progress: Progress = QUIET,
+    on_validation_case: Any = None,
+) -> ExportResult:
+    """Trace, transform, lower and validate; the artifact folder appears only when all succeeded.
+
+    Raises ValidationError (with `.report`) when the artifact disagrees with the model; with
+    `keep_failed` the artifact is published anyway, for inspection.
+    """
+    from irc.artifact import check_output, publish, staging_folder, write_manifest
+    from irc.backends import get_backend
+
+    out = Path(output)
+    check_output(out, force)
+    target = get_backend(backend)
+    pipeline = target.default_pipeline if passes is None else passes
+    options: dict[str, Any] = {} if opset is None else {"opset": opset}
+
+    traced = trace_model(
+        model, task, batch_size=batch_size, sequence_length=sequence_length, progress=progress
+    )
+    graph = traced.graph
+    run_pipeline(
+        graph, pipeline, debug_inputs=traced.debug_inputs() if debug_passes else None, progress=progress
+    )
+    with staging_folder(out) as staging:
+        with progress.stage("lower", f"to {backend}"):
+            target.check(graph)
+            artifact = target.lower(graph, staging, **options)
+        report = None
+        if validate:
+            with progress.stage("validate"):
+                report = _validate(traced, target, staging, atol, on_validation_case)
+        manifest = _manifest(traced, backend, pipeline, options, report)
+        write_manifest(staging, manifest)
+        failed = report is not None and not report.passed
+        if not failed or keep_failed:
+            publish(staging, out)
+    result = ExportResult(out, out / artifact.name, graph, report, dict(progress.timings), manifest)
+    if failed:
+        kept = (
+            f" The artifact was kept at {out} (--keep-failed)."
+            if keep_failed
+            else " No artifact was written."
+        )
+        error = ValidationError(
+            f"the {backend} artifact disagrees with the model beyond atol (max abs diff "
+            f"{report.max_abs_diff():.3g}); see the validation log above.{kept}"
+        )
+        error.report = report  # type: ignore[attr-defined]
+        error.result = result  # type: ignore[attr-defined]
+        raise error
+    return result
+
+
+def _validate(traced: Traced, target: Any, folder: Path, atol: float | None, on_case: Any) -> Any:
+    from irc.validate import validate, validation_sizes
+
+    tolerance = traced.loaded.task.atol if atol is None else atol
+    with target.load(folder) as runner:
+        return validate(
+            traced.reference,
+            runner.run,
+            lambda sizes, seed: traced.make_inputs(sizes, seed=seed, pad=True),
+            validation_sizes(traced.sizes),
+            tolerance,
+            target.name,
+            on_case,
+        )
+
+
+def _manifest(
+    traced: Traced, backend: str, pipeline: str, options: dict[str, Any], report: Any
+) -> dict[str, Any]:
+    import irc
+
+    graph = traced.graph
+    return {
+        "irc_version": irc.__version__,
+        "source": traced.loaded.source,
+        "model_type": traced.loaded.model_type,
+        "checkpoint_sha256": _checkpoint_digest(traced.loaded.source),
+        "task": traced.loaded.task.name,
+        "backend": backend,
+        "pipeline": pipeline,
+        "options": options,
+        "inputs": {v.name: str(v.type) for v in graph.inputs},
+        "outputs": {v.name: str(v.type) for v in graph.outputs},
+        "traced_sizes": traced.sizes,
+        "tie_groups": {k: [p.name for p in v] for k, v in graph.tie_groups().items()},
+        "validation": report.to_dict() if report is not None else None,
+    }
+
+
+def _checkpoint_digest(source: str) -> str | None:
+    folder = Path(source)
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for file in (
+        sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) + [folder / "config.json"]
+    ):
+        if file.is_file():
+            with file.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_sizes(batch_size: int, sequence_length: int) -> None:
+    for name, value in (("--batch-size", batch_size), ("--sequence-length", sequence_length)):
+        if not isinstance(value, int) or value < 1:
+            raise IrcError(f"{name} must be a positive integer, got {value!r}.")

@@ -1,0 +1,239 @@
+"""Neural-network ops: matmuls, normalizations, activations, embedding and attention."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from irc.backends.onnx.builder import Builder, dtype_of, out_dtype, rank_of
+from irc.backends.onnx.registry import lowering
+from irc.errors import LoweringError
+from irc.ir.core import Node, Value
+from irc.ir.dtypes import DType
+
+Arg = Any
+
+
+def _swap_last(g: Builder, x: str, rank: int) -> str:
+    perm = list(range(rank))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    return g.op("Transpose", x, perm=perm)
+
+
+# -- matmuls ------------------------------------------------------------------------------------
+@lowering("aten.linear")
+def linear(g: Builder, node: Node, input: Value, weight: Value, bias: Value | None = None) -> str:
+    """linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor"""
+    w = g.tensor(weight)
+    wt = g.op("Transpose", w, perm=[1, 0]) if rank_of(weight) == 2 else w
+    y = g.op("MatMul", g.tensor(input), wt)
+    return y if bias is None else g.op("Add", y, g.tensor(bias))
+
+
+@lowering("aten.addmm")
+def addmm(
+    g: Builder, node: Node, self: Value, mat1: Value, mat2: Value, *, beta: Arg = 1, alpha: Arg = 1
+) -> str:
+    """addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor"""
+    return g.op("Gemm", g.tensor(mat1), g.tensor(mat2), g.tensor(self), alpha=float(alpha), beta=float(beta))
+
+
+@lowering("aten.mm", "aten.bmm", "aten.matmul")
+def matmul(g: Builder, node: Node, self: Value, other: Value) -> str:
+    """matmul(Tensor self, Tensor other) -> Tensor"""
+    return g.op("MatMul", g.tensor(self), g.tensor(other))
+
+
+@lowering("aten.baddbmm")
+def baddbmm(
+    g: Builder, node: Node, self: Value, batch1: Value, batch2: Value, *, beta: Arg = 1, alpha: Arg = 1
+) -> str:
+    """baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor"""
+    dtype = out_dtype(node)
+    product = g.op("MatMul", g.tensor(batch1), g.tensor(batch2))
+    if alpha != 1:
+        product = g.op("Mul", product, g.const(alpha, dtype))
+    if beta == 0:
+        return product  # torch ignores `self` (even NaN in it) when beta is 0
+    base = g.tensor(self) if beta == 1 else g.op("Mul", g.tensor(self), g.const(beta, dtype))
+    return g.op("Add", base, product)
+
+
+# -- normalization ------------------------------------------------------------------------------
+@lowering("aten.layer_norm")
+def layer_norm(
+    g: Builder,
+    node: Node,
+    input: Value,
+    normalized_shape: list[int],
+    weight: Value | None = None,
+    bias: Value | None = None,
+    eps: float = 1e-05,
+    cudnn_enable: bool = True,
+) -> str:
+    """layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None,
+    float eps=1e-05, bool cudnn_enable=True) -> Tensor"""
+    dtype = out_dtype(node)
+    axis = -len(normalized_shape)
+    scale = (
+        g.tensor(weight)
+        if weight is not None
+        else g.op("ConstantOfShape", g.ints(normalized_shape), value=_one(dtype))
+    )
+    shift = g.tensor(bias) if bias is not None else None
+    if g.opset >= 17:
+        return g.op("LayerNormalization", g.tensor(input), scale, shift, axis=axis, epsilon=float(eps))
+    axes = list(range(rank_of(input) + axis, rank_of(input)))
+    x = g.tensor(input)
+    centered = g.op("Sub", x, g.reduce("ReduceMean", x, axes, True))
+    variance = g.reduce("ReduceMean", g.op("Mul", centered, centered), axes, True)
+    std = g.op("Sqrt", g.op("Add", variance, g.const(eps, dtype)))
+    y = g.op("Mul", g.op("Div", centered, std), scale)
+    return y if shift is None else g.op("Add", y, shift)
+
+
+def _one(dtype: DType) -> Any:
+    import torch
+
+    from irc.backends.onnx.builder import tensor_proto
+
+    return tensor_proto("value", torch.ones(1, dtype=dtype.to_torch()))
+
+
+@lowering("aten.rms_norm")
+def rms_norm(
+    g: Builder,
+    node: Node,
+    input: Value,
+    normalized_shape: list[int],
+    weight: Value | None = None,
+    eps: Arg = None,
+) -> str:
+    """rms_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, float? eps=None) -> Tensor"""
+    import torch
+
+    dtype = out_dtype(node)
+    epsilon = torch.finfo(dtype.to_torch()).eps if eps is None else eps
+    x = g.tensor(input)
+    axes = list(range(rank_of(input) - len(normalized_shape), rank_of(input)))
+    mean_square = g.reduce("ReduceMean", g.op("Mul", x, x), axes, True)
+    y = g.op("Mul", x, g.op("Reciprocal", g.op("Sqrt", g.op("Add", mean_square, g.const(epsilon, dtype)))))
+    return y if weight is None else g.op("Mul", y, g.tensor(weight))
+
+
+# -- activations --------------------------------------------------------------------------------
+@lowering("aten.gelu")
+def gelu(g: Builder, node: Node, self: Value, *, approximate: str = "none") -> str:
+    """gelu(Tensor self, *, str approximate='none') -> Tensor"""
+    dtype = out_dtype(node)
+    x = g.tensor(self)
+    if g.opset >= 20:
+        return g.op("Gelu", x, approximate=approximate)
+    half = g.op("Mul", x, g.const(0.5, dtype))
+    if approximate == "tanh":
+        cube = g.op("Mul", g.op("Mul", x, x), x)
+        inner = g.op("Add", x, g.op("Mul", cube, g.const(0.044715, dtype)))
+        t = g.op("Tanh", g.op("Mul", inner, g.const(math.sqrt(2 / math.pi), dtype)))
+    else:
+        t = g.op("Erf", g.op("Mul", x, g.const(math.sqrt(0.5), dtype)))
+    return g.op("Mul", half, g.op("Add", t, g.const(1.0, dtype)))
+
+
+@lowering("aten.softmax.int", "aten._softmax", "aten.log_softmax.int", "aten._log_softmax")
+def softmax(g: Builder, node: Node, self: Value, dim: int, dtype_or_half: Arg = None) -> str:
+    """softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor"""
+    op_type = "LogSoftmax" if "log_softmax" in node.op else "Softmax"
+    return g.op(op_type, g.tensor(self, out_dtype(node)), axis=dim % max(rank_of(self), 1))
+
+
+@lowering("aten.embedding")
+def embedding(
+    g: Builder,
+    node: Node,
+    weight: Value,
+    indices: Value,
+    padding_idx: int = -1,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> str:
+    """embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False,
+    bool sparse=False) -> Tensor"""
+    return g.op("Gather", g.tensor(weight), g.tensor(indices), axis=0)
+
+
+# -- attention ----------------------------------------------------------------------------------
+@lowering("aten.scaled_dot_product_attention")
+def scaled_dot_product_attention(
+    g: Builder,
+    node: Node,
+    query: Value,
+    key: Value,
+    value: Value,
+    attn_mask: Value | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    *,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> str:
+    """scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None,
+    float dropout_p=0.0, bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor
+
+    softmax(q @ k^T * scale + mask) @ v, where a bool mask's True means "attend", the causal mask
+    is aligned top-left, and a row with every key masked gives zeros (torch's safe softmax).
+    """
+    if dropout_p:
+        raise LoweringError("attention dropout is random; trace the model in eval mode (model.eval()).")
+    dtype = out_dtype(node)
+    rank = rank_of(query)
+    k, v = g.tensor(key), g.tensor(value)
+    if enable_gqa:
+        k, v = _repeat_kv(g, query, key), _repeat_kv(g, query, value)
+    q = g.op("Mul", g.tensor(query), _scale(g, query, scale, dtype))
+    scores = g.op("MatMul", q, _swap_last(g, k, rank))
+    masked = attn_mask is not None or is_causal
+    if is_causal:
+        scores = g.op("Where", _causal_mask(g, query, key), scores, g.const(-math.inf, dtype))
+    if attn_mask is not None and dtype_of(attn_mask) is DType.BOOL:
+        scores = g.op("Where", g.tensor(attn_mask), scores, g.const(-math.inf, dtype))
+    elif attn_mask is not None:
+        scores = g.op("Add", scores, g.tensor(attn_mask, dtype))
+    probs = g.op("Softmax", scores, axis=-1)
+    if masked:
+        # ONNX Softmax gives NaN on a row of -inf; torch gives zeros there.
+        row_max = g.reduce("ReduceMax", scores, [rank - 1], True)
+        empty = g.op("Equal", row_max, g.const(-math.inf, dtype))
+        probs = g.op("Where", empty, g.const(0.0, dtype), probs)
+    return g.op("MatMul", probs, v)
+
+
+def _scale(g: Builder, query: Value, scale: float | None, dtype: DType) -> str:
+    if scale is not None:
+        return g.const(float(scale), dtype)
+    size = query.tensor_type.shape[-1]
+    if isinstance(size, int):
+        return g.const(1 / math.sqrt(size), dtype)
+    return g.op("Reciprocal", g.op("Sqrt", g.cast(g.dim(query, -1), DType.I64, dtype)))
+
+
+def _causal_mask(g: Builder, query: Value, key: Value) -> str:
+    """[L, S] bool, True where key position <= query position."""
+    zero, one = g.const(0, DType.I64), g.const(1, DType.I64)
+    rows = g.op("Range", zero, g.dim(query, -2), one)
+    cols = g.op("Range", zero, g.dim(key, -2), one)
+    return g.op("LessOrEqual", cols, g.op("Unsqueeze", rows, g.const([1], DType.I64)))
+
+
+def _repeat_kv(g: Builder, query: Value, kv: Value) -> str:
+    """Repeat each key/value head for the query heads sharing it (`repeat_interleave` on -3)."""
+    heads_q, heads_kv = query.tensor_type.shape[-3], kv.tensor_type.shape[-3]
+    if not (isinstance(heads_q, int) and isinstance(heads_kv, int)):
+        raise LoweringError("grouped-query attention needs static head counts")
+    if heads_q == heads_kv:
+        return g.tensor(kv)
+    rank = rank_of(kv)
+    spread = g.op("Unsqueeze", g.tensor(kv), g.const([rank - 2], DType.I64))
+    repeats = g.const([1] * (rank - 2) + [heads_q // heads_kv, 1, 1], DType.I64)
+    heads = g.const([heads_q], DType.I64)
+    shape = g.op("Concat", g.shape(kv, 0, rank - 3), heads, g.shape(kv, rank - 2, rank), axis=0)
+    return g.op("Reshape", g.op("Expand", spread, repeats), shape, allowzero=1)

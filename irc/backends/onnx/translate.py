@@ -1,0 +1,128 @@
+"""IR Graph -> onnx.ModelProto: params to initializers, then one emitter call per node.
+
+Graph inputs and outputs keep their IR names; symbolic dims become `dim_param`s with the dim's
+text (`batch`, `past_sequence + sequence`). Params of one tie group become one initializer that
+every member reads; params nothing reads are not written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+from onnx import helper
+
+from irc.backends.base import format_missing
+from irc.backends.onnx.builder import ONNX_DTYPES, Builder, tensor_proto
+from irc.backends.onnx.registry import Emitter, emit, lowerings
+from irc.errors import BackendError, IrcError, LoweringError
+from irc.ir.core import Graph, Node, Param, Value
+from irc.ir.dims import format_dim
+from irc.ir.types import TensorType
+
+DATA_FILE = "model.onnx_data"
+
+
+def translate(graph: Graph, opset: int) -> onnx.ModelProto:
+    """The ONNX model computing what `graph` computes (default ONNX domain at `opset`)."""
+    builder = Builder(opset, {v.name for v in graph.values()})
+    initializers = _initializers(graph, builder)
+    for value in graph.inputs:
+        builder.env[value] = value.name
+    table = lowerings()
+    for node in graph.nodes:
+        _lower_node(builder, table, node)
+    for value in graph.outputs:
+        name = builder.name(value)
+        if name != value.name:
+            builder.nodes.append(helper.make_node("Identity", [name], [value.name]))
+    onnx_graph = helper.make_graph(
+        builder.nodes,
+        graph.name,
+        [_value_info(v) for v in graph.inputs],
+        [_value_info(v) for v in graph.outputs],
+        initializer=initializers,
+    )
+    model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="irc")
+    model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
+    helper.set_model_props(model, {k: str(v) for k, v in graph.metadata.items() if isinstance(v, (str, int))})
+    return model
+
+
+def _lower_node(builder: Builder, table: dict[str, Emitter], node: Node) -> None:
+    emitter = table.get(node.op)
+    if emitter is None:
+        raise LoweringError(format_missing("onnx", {node.op: [node]}))
+    where = f"{node.op} (%{node.outputs[0].name if node.outputs else '?'}) at {node.provenance}"
+    builder.begin(node)
+    try:
+        builder.finish(node, emit(emitter, builder, node))
+    except IrcError as exc:
+        raise LoweringError(f"cannot lower {where}: {_one_line(exc)}") from exc
+    except Exception as exc:  # an emitter bug: name the node so the report is actionable
+        raise LoweringError(
+            f"the ONNX lowering of {where} failed ({type(exc).__name__}: {_one_line(exc)}). This is a bug in "
+            "irc's ONNX backend: please report it with this message; a pass that rewrites the op "
+            "may work around it meanwhile."
+        ) from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _initializers(graph: Graph, builder: Builder) -> list[onnx.TensorProto]:
+    """One initializer per used param, or per tie group with a used member."""
+    protos: list[onnx.TensorProto] = []
+    by_group: dict[str, str] = {}
+    for param in graph.params.values():
+        if not param.uses():
+            continue
+        key = param.tie_group or param.name
+        if key not in by_group:
+            by_group[key] = _initializer_name(graph, param)
+            protos.append(tensor_proto(by_group[key], param.tensor()))
+        builder.env[param] = by_group[key]
+    return protos
+
+
+def _initializer_name(graph: Graph, param: Param) -> str:
+    """A tie group is stored under its label when the label names a member, so the name does not
+    depend on which members the graph happens to use."""
+    label = param.tie_group
+    if label is not None and graph.params.get(label) is not None and graph.params[label].tie_group == label:
+        return label
+    return param.name
+
+
+def _value_info(value: Value) -> onnx.ValueInfoProto:
+    if not isinstance(value.type, TensorType):
+        return helper.make_tensor_value_info(value.name, ONNX_DTYPES[value.type.dtype], [])
+    dims = [d if isinstance(d, int) else format_dim(d) for d in value.type.shape]
+    return helper.make_tensor_value_info(value.name, ONNX_DTYPES[value.type.dtype], dims)
+
+
+def weight_bytes(model: onnx.ModelProto) -> int:
+    return sum(len(t.raw_data) for t in model.graph.initializer)
+
+
+def save(model: onnx.ModelProto, out_dir: Path, external: bool) -> Path:
+    """Write `model.onnx` (and `model.onnx_data` when `external`) into `out_dir`; check it."""
+    path = out_dir / "model.onnx"
+    data = out_dir / DATA_FILE
+    if data.exists():
+        data.unlink()
+    if external:
+        onnx.save_model(
+            model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=DATA_FILE
+        )
+    else:
+        onnx.save_model(model, path)
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise BackendError(
+            f"the ONNX model written to {path} fails onnx.checker: {_one_line(exc)}. This is a bug in irc's "
+            "ONNX backend; please report it with the model type and task."
+        ) from exc
+    return path

@@ -1,0 +1,32 @@
+"""Arguments shared by the subcommands that load and trace a model."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", required=True, help="checkpoint folder (config.json + weights)")
+    parser.add_argument("--task", "-t", default="default", help="task (feature), e.g. default, causal-lm")
+    parser.add_argument("--passes", default=None, help='pass pipeline, e.g. "dce,cse,fold-constants"')
+    parser.add_argument(
+        "--debug-passes",
+        action="store_true",
+        help="run the IR interpreter before and after every pass and stop at the first that changes results",
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=2, help="batch size to trace with (default 2)"
+    )
+    parser.add_argument(
+        "--sequence-length", type=positive_int, default=8, help="sequence length to trace with (default 8)"
+    )
