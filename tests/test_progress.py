@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from irc.progress import Progress
+
+
+def test_quiet_when_not_a_terminal_but_still_timed() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream=stream)
+    with progress.stage("trace"):
+        pass
+    assert stream.getvalue() == ""
+    assert "trace" in progress.timings
+
+
+def test_terminal_shows_each_stage_and_failures() -> None:
+    stream = io.StringIO()
+    progress = Progress(enabled=True, stream=stream)
+    with progress.stage("load", "bert"):
+        pass
+    with pytest.raises(ValueError), progress.stage("lower"):
+        raise ValueError("boom")
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("[irc] load bert ... done in ") and lines[0].endswith(" s")
+    assert lines[1] == "[irc] lower ... failed"
