@@ -73,3 +73,11 @@ def tiny_checkpoint(folder: Path, model_type: str, task: str = "default", **over
     """Save a tiny model as a checkpoint folder (config.json + model.safetensors)."""
     tiny_model(model_type, task, **overrides).save_pretrained(folder)
     return folder
+
+
+def traced_tiny(model_type: str, task: str = "default", **overrides: Any) -> Any:
+    """`irc.api.Traced` for a tiny model traced at batch 2, sequence 8: `.graph`, `.make_inputs`,
+    `.reference`, `.specs`, `.loaded`."""
+    from irc.api import trace_model
+
+    return trace_model(tiny_model(model_type, task, **overrides), task)

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from models import tiny_checkpoint
 
 from irc.cli.main import main
+from tests.models import tiny_checkpoint
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

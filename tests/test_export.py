@@ -8,9 +8,9 @@ from pathlib import Path
 import onnx
 import onnxruntime as ort
 import pytest
-from models import tiny_checkpoint
 
 from irc.cli.main import main
+from tests.models import tiny_checkpoint
 
 CASES = [
     ("bert", "default"),
@@ -49,9 +49,8 @@ def test_export_validates_at_other_shapes(
 
 
 def test_gpt2_tied_weights_are_one_group_and_one_initializer(tmp_path: Path) -> None:
-    from models import tiny_model
-
     import irc
+    from tests.models import tiny_model
 
     model = tiny_model("gpt2", "causal-lm")
     graph = irc.trace(model, task="causal-lm")
@@ -69,10 +68,9 @@ def test_gpt2_tied_weights_are_one_group_and_one_initializer(tmp_path: Path) -> 
 
 
 def test_python_api_on_in_memory_module(tmp_path: Path) -> None:
-    from models import tiny_model
-
     import irc
     from irc.ir.core import Graph
+    from tests.models import tiny_model
 
     model = tiny_model("bert", "question-answering")
     graph = irc.trace(model, task="question-answering")

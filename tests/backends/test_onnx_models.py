@@ -11,11 +11,7 @@ import pytest
 import torch
 
 from irc.backends import get_backend
-from irc.frontend.dummy import make_inputs
-from irc.frontend.loading import load
-from irc.frontend.tasks import model_inputs
-from irc.frontend.trace import call_reference, trace
-from tests.models import tiny_model
+from tests.models import traced_tiny
 
 HEADS = ("masked-lm", "sequence-classification", "token-classification", "question-answering")
 CELLS = [
@@ -28,24 +24,23 @@ TRACED = {"batch": 2, "sequence": 8}
 OTHER_SHAPES = ({"batch": 1, "sequence": 5}, {"batch": 3, "sequence": 13})
 
 
-def export(model_type: str, task: str, folder: Path, **options: Any) -> tuple[Any, Any, Path]:
-    loaded = load(tiny_model(model_type, task), task)
-    specs = model_inputs(model_type, task)
-    graph = trace(loaded, specs, make_inputs(specs, loaded.config, TRACED))
-    path = get_backend("onnx").lower(graph, folder, **options)
-    return loaded, specs, path
+def export(model_type: str, task: str, folder: Path, **options: Any) -> tuple[Any, Path]:
+    traced = traced_tiny(model_type, task)
+    assert traced.sizes == TRACED
+    path = get_backend("onnx").lower(traced.graph, folder, **options)
+    return traced, path
 
 
 @pytest.mark.parametrize(("model_type", "task"), CELLS, ids=[f"{m}-{t}" for m, t in CELLS])
 def test_model_matches_reference_at_other_shapes(model_type: str, task: str, tmp_path: Path) -> None:
-    loaded, specs, path = export(model_type, task, tmp_path)
+    traced, path = export(model_type, task, tmp_path)
     onnx.checker.check_model(str(path), full_check=True)
     with get_backend("onnx").load(tmp_path) as runner:
         session_inputs = runner.session.get_inputs()
-        assert [i.shape for i in session_inputs] == [["batch", "sequence"]] * len(specs)
+        assert [i.shape for i in session_inputs] == [["batch", "sequence"]] * len(traced.specs)
         for seed, sizes in enumerate(OTHER_SHAPES):
-            inputs = make_inputs(specs, loaded.config, sizes, seed=seed + 1, pad=True)
-            expected = call_reference(loaded, inputs)
+            inputs = traced.make_inputs(sizes, seed=seed + 1)
+            expected = traced.reference(inputs)
             actual = runner.run(inputs)
             assert list(actual) == list(expected)
             for name, want in expected.items():
@@ -55,7 +50,7 @@ def test_model_matches_reference_at_other_shapes(model_type: str, task: str, tmp
 
 
 def test_gpt2_tied_embedding_is_one_initializer(tmp_path: Path) -> None:
-    _, _, path = export("gpt2", "causal-lm", tmp_path)
+    _, path = export("gpt2", "causal-lm", tmp_path)
     names = [t.name for t in onnx.load(path).graph.initializer]
     assert len(names) == len(set(names))
     tied = [n for n in names if n in ("lm_head.weight", "transformer.wte.weight")]
@@ -66,10 +61,10 @@ def test_gpt2_tied_embedding_is_one_initializer(tmp_path: Path) -> None:
 def test_other_opsets(model_type: str, opset: int, tmp_path: Path) -> None:
     """Below 17 LayerNormalization and below 18 Reduce* axes-inputs are not available; 20+ has Gelu."""
     task = "causal-lm" if model_type == "gpt2" else "default"
-    loaded, specs, path = export(model_type, task, tmp_path, opset=opset)
+    traced, path = export(model_type, task, tmp_path, opset=opset)
     assert onnx.load(path).opset_import[0].version == opset
-    inputs = make_inputs(specs, loaded.config, OTHER_SHAPES[1], seed=3, pad=True)
-    expected = call_reference(loaded, inputs)
+    inputs = traced.make_inputs(OTHER_SHAPES[1], seed=3)
+    expected = traced.reference(inputs)
     with get_backend("onnx").load(tmp_path) as runner:
         actual = runner.run(inputs)
     for name, want in expected.items():

@@ -8,13 +8,9 @@ from typing import Any
 
 import pytest
 import torch
-from models import tiny_model
 
-from irc.frontend.dummy import make_inputs
-from irc.frontend.loading import load
-from irc.frontend.tasks import model_inputs
-from irc.frontend.trace import call_reference, trace
-from irc.ir import Graph, interpret, parse_graph, print_graph, verify
+from irc.ir import interpret, parse_graph, print_graph, verify
+from tests.models import traced_tiny
 
 CASES = [
     ("bert", "default"),
@@ -29,16 +25,13 @@ CASES = [
 
 
 @cache
-def _traced(model_type: str, task: str) -> tuple[Any, Any, Graph]:
-    loaded = load(tiny_model(model_type, task), task)
-    specs = model_inputs(model_type, task)
-    graph = trace(loaded, specs, make_inputs(specs, loaded.config, {"batch": 2, "sequence": 8}))
-    return loaded, specs, graph
+def _traced(model_type: str, task: str) -> Any:
+    return traced_tiny(model_type, task)
 
 
 @pytest.mark.parametrize(("model_type", "task"), CASES)
 def test_traced_graph_round_trips_and_verifies(model_type: str, task: str) -> None:
-    _, _, graph = _traced(model_type, task)
+    graph = _traced(model_type, task).graph
     text = print_graph(graph)
     assert print_graph(parse_graph(text)) == text
     assert f'metadata {{model_type = "{model_type}", task = "{task}"}}' in text
@@ -50,10 +43,10 @@ def test_traced_graph_round_trips_and_verifies(model_type: str, task: str) -> No
 
 @pytest.mark.parametrize(("model_type", "task"), CASES)
 def test_interpreter_matches_model_at_new_shape(model_type: str, task: str) -> None:
-    loaded, specs, graph = _traced(model_type, task)
-    inputs = make_inputs(specs, loaded.config, {"batch": 3, "sequence": 11}, seed=1, pad=True)
-    expected = call_reference(loaded, inputs)
-    actual = interpret(graph, inputs)
+    traced = _traced(model_type, task)
+    inputs = traced.make_inputs({"batch": 3, "sequence": 11}, seed=1)
+    expected = traced.reference(inputs)
+    actual = interpret(traced.graph, inputs)
     assert list(actual) == list(expected)
     for name in expected:
         torch.testing.assert_close(actual[name], expected[name], atol=1e-5, rtol=1e-5, msg=name)
@@ -62,11 +55,12 @@ def test_interpreter_matches_model_at_new_shape(model_type: str, task: str) -> N
 @pytest.mark.parametrize(("model_type", "task"), [("bert", "default"), ("gpt2", "causal-lm")])
 def test_parsed_graph_computes_the_same(model_type: str, task: str) -> None:
     """What the text holds (lists for tuples, literal dtypes and devices) means what the trace did."""
-    loaded, specs, graph = _traced(model_type, task)
+    traced = _traced(model_type, task)
+    graph = traced.graph
     parsed = parse_graph(print_graph(graph))
     for name, param in parsed.params.items():
         param.data = graph.params[name].data
-    inputs = make_inputs(specs, loaded.config, {"batch": 3, "sequence": 11}, seed=2, pad=True)
+    inputs = traced.make_inputs({"batch": 3, "sequence": 11}, seed=2)
     expected = interpret(graph, inputs)
     actual = interpret(parsed, inputs)
     for name in expected:

@@ -13,23 +13,15 @@ from irc.ir.interpreter import interpret
 from irc.ir.parser import parse_graph
 from irc.ir.printer import print_graph
 from irc.passes import PassManager
-from tests.models import tiny_model
+from tests.models import traced_tiny
 
 PIPELINE = "dce,cse,fold-constants"
 MODELS = [("gpt2", "causal-lm"), ("bert", "default")]
 
 
 def _trace(model_type: str, task: str) -> tuple[Graph, Any]:
-    from irc.frontend.dummy import make_inputs
-    from irc.frontend.loading import load
-    from irc.frontend.tasks import model_inputs
-    from irc.frontend.trace import trace
-
-    loaded = load(tiny_model(model_type, task), task)
-    specs = model_inputs(model_type, task)
-    graph = trace(loaded, specs, make_inputs(specs, loaded.config, {"batch": 2, "sequence": 8}))
-    fresh = make_inputs(specs, loaded.config, {"batch": 3, "sequence": 11}, seed=1, pad=True)
-    return graph, fresh
+    traced = traced_tiny(model_type, task)
+    return traced.graph, traced.make_inputs({"batch": 3, "sequence": 11}, seed=1)
 
 
 @pytest.fixture(scope="module", params=MODELS, ids=[m for m, _ in MODELS])
