@@ -14,13 +14,13 @@ __version__ = "0.1.0"
 __all__ = ["IrcError", "__version__", "export", "trace"]
 
 
-def trace(model: Any, task: str = "default", **kwargs: Any) -> Any:
+def trace(model: Any, task: str | None = None, **kwargs: Any) -> Any:
     from irc.api import trace as _trace
 
     return _trace(model, task, **kwargs)
 
 
-def export(model: Any, task: str = "default", output: Any = "out", **kwargs: Any) -> Any:
+def export(model: Any, task: str | None = None, output: Any = "out", **kwargs: Any) -> Any:
     from irc.api import export as _export
 
     return _export(model, task, output, **kwargs)

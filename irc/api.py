@@ -18,6 +18,9 @@ from irc.progress import QUIET, Progress
 
 DEFAULT_BATCH = 2
 DEFAULT_SEQUENCE = 8
+OTHER_TRACE_SIZES = {"num_choices": 3, "decoder_sequence": 6}
+"""Trace sizes of the dims the CLI has no flag for; distinct from the defaults above so that
+torch.export cannot mistake one dim for another."""
 
 
 @dataclass
@@ -58,26 +61,27 @@ class ExportResult:
 
 def trace_model(
     model: Any,
-    task: str = "default",
+    task: str | None = None,
     *,
     batch_size: int = DEFAULT_BATCH,
     sequence_length: int = DEFAULT_SEQUENCE,
     progress: Progress = QUIET,
 ) -> Traced:
-    """Load (if a path) and trace `model` for `task`; the full record behind `trace`."""
+    """Load (if a path) and trace `model` for `task` (None: the checkpoint's own head); the full
+    record behind `trace`."""
     from irc.frontend.dummy import make_inputs
     from irc.frontend.loading import load
-    from irc.frontend.tasks import model_inputs
     from irc.frontend.trace import trace as trace_loaded
 
     _check_sizes(batch_size, sequence_length)
     with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
         loaded = load(model, task)
-        specs = model_inputs(loaded.model_type, task)
-    sizes = {"batch": batch_size, "sequence": sequence_length}
-    with progress.stage(
-        "trace", f"{loaded.model_type} {task} at batch={batch_size}, sequence={sequence_length}"
-    ):
+        specs = loaded.inputs
+    named = {a for s in specs for a in s.axes if isinstance(a, str)}
+    wanted = {"batch": batch_size, "sequence": sequence_length, **OTHER_TRACE_SIZES}
+    sizes = {k: v for k, v in wanted.items() if k in named}
+    shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
+    with progress.stage("trace", f"{loaded.model_type} {loaded.task.name} at {shown}"):
         dummy = make_inputs(specs, loaded.config, sizes)
         graph = trace_loaded(loaded, specs, dummy)
     return Traced(graph, loaded, specs, sizes)
@@ -85,12 +89,13 @@ def trace_model(
 
 def trace(
     model: Any,
-    task: str = "default",
+    task: str | None = None,
     *,
     batch_size: int = DEFAULT_BATCH,
     sequence_length: int = DEFAULT_SEQUENCE,
 ) -> Any:
-    """The IR graph of `model` (an nn.Module or a checkpoint folder) for `task`."""
+    """The IR graph of `model` (an nn.Module or a checkpoint folder) for `task` (None: the task
+    of the model's own head)."""
     return trace_model(model, task, batch_size=batch_size, sequence_length=sequence_length).graph
 
 
@@ -111,7 +116,7 @@ def run_pipeline(
 
 def export(
     model: Any,
-    task: str = "default",
+    task: str | None = None,
     output: str | Path = "out",
     *,
     backend: str = "onnx",
@@ -213,6 +218,8 @@ def _manifest(
         "outputs": {v.name: str(v.type) for v in graph.outputs},
         "traced_sizes": traced.sizes,
         "tie_groups": {k: [p.name for p in v] for k, v in graph.tie_groups().items()},
+        # Separated by untie-weights: each group's members must be trained together, not apart.
+        "untied": graph.metadata.get("untied", {}),
         "validation": report.to_dict() if report is not None else None,
     }
 

@@ -17,7 +17,12 @@ def positive_int(text: str) -> int:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", required=True, help="checkpoint folder (config.json + weights)")
-    parser.add_argument("--task", "-t", default="default", help="task (feature), e.g. default, causal-lm")
+    parser.add_argument(
+        "--task",
+        "-t",
+        default=None,
+        help="task (feature), e.g. causal-lm; default: the checkpoint's own head",
+    )
     parser.add_argument("--passes", default=None, help='pass pipeline, e.g. "dce,cse,fold-constants"')
     parser.add_argument(
         "--debug-passes",

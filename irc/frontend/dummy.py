@@ -16,6 +16,8 @@ def make_inputs(
 
     With `pad`, attention masks end in padding (zeros) on every row but the first, so the
     artifact is checked on padded batches too.
+
+    Sizes not named by any input are ignored, so one size table serves every task.
     """
     gen = torch.Generator().manual_seed(seed)
     out: dict[str, torch.Tensor] = {}
@@ -30,18 +32,24 @@ def _fill(
 ) -> torch.Tensor:
     if spec.kind == "ids":
         # Special ids (pad, bos, eos) change what some models compute; keep to ordinary tokens.
-        high = int(getattr(config, "vocab_size", 100))
+        text_config = getattr(config, "text_config", None) or config
+        high = int(getattr(text_config, "vocab_size", 100))
         return torch.randint(min(5, high - 1), high, shape, generator=gen)
     if spec.kind == "type_ids":
         high = max(1, int(getattr(config, "type_vocab_size", 1) or 1))
         return torch.randint(0, high, shape, generator=gen)
     if spec.kind == "mask":
         mask = torch.ones(shape, dtype=torch.int64)
-        if pad and len(shape) == 2 and shape[1] > 2:
-            for row in range(1, shape[0]):
-                keep = int(torch.randint(1, shape[1], (1,), generator=gen))
-                mask[row, keep:] = 0
+        rows = mask.view(-1, shape[-1]) if mask.numel() else mask
+        if pad and shape[-1] > 2:
+            for row in range(1, rows.shape[0]):
+                keep = int(torch.randint(1, shape[-1], (1,), generator=gen))
+                rows[row, keep:] = 0
         return mask
+    if spec.kind == "bbox":
+        corner = torch.randint(0, 500, (*shape[:-1], 2), generator=gen)
+        extent = torch.randint(0, 500, (*shape[:-1], 2), generator=gen)
+        return torch.cat([corner, corner + extent], dim=-1)
     if spec.kind == "float":
         return torch.randn(shape, generator=gen)
     raise ValueError(f"input kind {spec.kind!r} has no generator")

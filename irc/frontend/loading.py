@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from irc.errors import ModelLoadError, TaskError
-from irc.frontend.tasks import TaskSpec, get_task
+from irc.frontend.tasks import InputSpec, TaskSpec, detect_task, get_task, model_inputs, task_outputs
 
 
 @dataclass
@@ -25,6 +25,10 @@ class LoadedModel:
     task: TaskSpec
     source: str
     """The folder it came from, or `<module ClassName>`."""
+    inputs: tuple[InputSpec, ...] = ()
+    """The inputs the artifact takes, in order."""
+    detected: bool = False
+    """True when the task was read off the checkpoint's `architectures` rather than given."""
 
 
 def quiet_transformers() -> None:
@@ -61,23 +65,36 @@ def read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def load_from_folder(path: str | Path, task: str) -> LoadedModel:
+def resolve_task(model_type: str, task: str | None, architectures: list[str] | None) -> tuple[TaskSpec, bool]:
+    """The task spec to export: `task` when given, else the one the checkpoint's head implies."""
+    detected = task is None
+    name = detect_task(model_type, architectures) if task is None else task
+    spec = get_task(name, model_type)
+    outputs = task_outputs(model_type, name)
+    if outputs != spec.outputs:
+        spec = TaskSpec(spec.name, spec.auto_class, spec.mapping, outputs, spec.atol)
+    return spec, detected
+
+
+def load_from_folder(path: str | Path, task: str | None) -> LoadedModel:
     import transformers
 
     quiet_transformers()
     folder = Path(path)
-    model_type = read_config(folder)["model_type"]
-    spec = get_task(task, model_type)
+    raw = read_config(folder)
+    model_type = raw["model_type"]
+    spec, detected = resolve_task(model_type, task, raw.get("architectures"))
     auto = getattr(transformers, spec.auto_class)
     try:
         module = auto.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelLoadError(f"cannot load {spec.auto_class} from {folder}: {exc}") from exc
     module.eval()
-    return LoadedModel(module, module.config, model_type, spec, str(folder))
+    inputs = model_inputs(model_type, spec.name, module.config)
+    return LoadedModel(module, module.config, model_type, spec, str(folder), inputs, detected)
 
 
-def load_from_module(module: Any, task: str) -> LoadedModel:
+def load_from_module(module: Any, task: str | None) -> LoadedModel:
     config = getattr(module, "config", None)
     model_type = getattr(config, "model_type", None)
     if model_type is None:
@@ -85,13 +102,17 @@ def load_from_module(module: Any, task: str) -> LoadedModel:
             f"{type(module).__name__} has no transformers config with a model_type; irc's task specs "
             "need one (pass a transformers PreTrainedModel)."
         )
-    spec = get_task(task, model_type)
+    architectures = [type(module).__name__]
+    spec, detected = resolve_task(model_type, task, architectures)
     module.eval()
-    return LoadedModel(module, config, model_type, spec, f"<module {type(module).__name__}>")
+    inputs = model_inputs(model_type, spec.name, config)
+    return LoadedModel(
+        module, config, model_type, spec, f"<module {type(module).__name__}>", inputs, detected
+    )
 
 
-def load(model: Any, task: str) -> LoadedModel:
-    """Load `model` (a folder path or an nn.Module) for `task`."""
+def load(model: Any, task: str | None) -> LoadedModel:
+    """Load `model` (a folder path or an nn.Module) for `task` (None: read off the checkpoint)."""
     if isinstance(model, (str, Path)):
         return load_from_folder(model, task)
     return load_from_module(model, task)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 import re
+import uuid
 from typing import Any
 
 import sympy
@@ -57,32 +58,35 @@ _SYM_OPS = {
 class _TaskModule(torch.nn.Module):
     """Positional inputs in, the task's outputs out, as a tuple."""
 
-    def __init__(self, model: torch.nn.Module, input_names: list[str], wanted: tuple[str, ...]) -> None:
+    def __init__(self, model: torch.nn.Module, arg_names: list[str], wanted: tuple[str, ...]) -> None:
         super().__init__()
         self.model = model
-        self.input_names = input_names
+        self.arg_names = arg_names
         self.wanted = wanted
+        # torch.export restores module attributes after tracing and may run a copy of this
+        # module, so the returned names go out through a module-level record under a key that
+        # copies share.
+        self.key = uuid.uuid4().hex
 
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        kwargs = dict(zip(self.input_names, args, strict=True))
+        kwargs = dict(zip(self.arg_names, args, strict=True))
         out = self.model(**kwargs, use_cache=False, return_dict=True)
         names = [k for k in self.wanted if k in out and out[k] is not None]
-        # torch.export restores module attributes after tracing, so the names go out through a
-        # module-level record rather than `self`.
-        _RETURNED[id(self)] = names
+        _RETURNED[self.key] = names
         return tuple(out[k] for k in names)
 
     @property
     def returned(self) -> list[str]:
-        return _RETURNED.pop(id(self), [])
+        return _RETURNED.pop(self.key, [])
 
 
-_RETURNED: dict[int, list[str]] = {}
+_RETURNED: dict[str, list[str]] = {}
 
 
 def call_reference(loaded: LoadedModel, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Run the original model the way the trace sees it; outputs by name."""
-    wrapper = _TaskModule(loaded.module, list(inputs), loaded.task.outputs)
+    by_name = {s.name: s for s in loaded.inputs}
+    wrapper = _TaskModule(loaded.module, [by_name[n].model_arg for n in inputs], loaded.task.outputs)
     with torch.no_grad():
         values = wrapper(*inputs.values())
     return dict(zip(wrapper.returned, values, strict=True))
@@ -90,7 +94,7 @@ def call_reference(loaded: LoadedModel, inputs: dict[str, torch.Tensor]) -> dict
 
 def trace(loaded: LoadedModel, specs: tuple[InputSpec, ...], dummy: dict[str, torch.Tensor]) -> Graph:
     """Export `loaded` at the dummy inputs' shapes, with every named axis dynamic."""
-    wrapper = _TaskModule(loaded.module, [s.name for s in specs], loaded.task.outputs)
+    wrapper = _TaskModule(loaded.module, [s.model_arg for s in specs], loaded.task.outputs)
     dynamic = tuple(
         {i: torch.export.Dim.DYNAMIC for i, a in enumerate(s.axes) if isinstance(a, str)} for s in specs
     )
@@ -98,6 +102,7 @@ def trace(loaded: LoadedModel, specs: tuple[InputSpec, ...], dummy: dict[str, to
     try:
         with torch.no_grad():
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
+            program = _functionalize(program)
     except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
         raise TraceError(
             f"torch.export could not trace {loaded.model_type} for {loaded.task.name}: "
@@ -112,6 +117,24 @@ def trace(loaded: LoadedModel, specs: tuple[InputSpec, ...], dummy: dict[str, to
     graph = _Importer(program, specs, returned, loaded).run()
     graph.metadata.update({"model_type": loaded.model_type, "task": loaded.task.name})
     return graph
+
+
+def _functionalize(program: Any) -> Any:
+    """In-place ops (`add_`, `masked_fill_`) become functional ones, so the IR is pure SSA.
+
+    `run_decompositions` with an empty table functionalizes without decomposing; it is only run
+    when needed, since it also rewrites ops that need no rewrite (`dropout` -> `clone`).
+    """
+    mutating = [
+        n
+        for n in program.graph.nodes
+        if n.op == "call_function"
+        and isinstance(n.target, torch._ops.OpOverload)
+        and n.target._schema.is_mutable
+    ]
+    if not mutating:
+        return program
+    return program.run_decompositions({})
 
 
 def _first_line(exc: BaseException) -> str:
