@@ -87,6 +87,52 @@ def trace_model(
     return Traced(graph, loaded, specs, sizes)
 
 
+@dataclass
+class TaskInfo:
+    """One task a model supports: its inputs (name -> axes) and outputs."""
+
+    name: str
+    inputs: dict[str, tuple[Any, ...]]
+    outputs: tuple[str, ...]
+    atol: float
+
+
+@dataclass
+class TaskListing:
+    """What `irc tasks` shows: the model type, its head, the task that head implies, all tasks."""
+
+    model_type: str
+    architecture: str | None
+    detected: str
+    tasks: list[TaskInfo]
+
+
+def list_tasks(model: str | Path) -> TaskListing:
+    """The tasks irc can export for the checkpoint folder `model`, without loading its weights."""
+    import transformers
+
+    from irc.frontend.loading import quiet_transformers, read_config
+    from irc.frontend.tasks import detect_task, get_model, model_inputs, supported_tasks, task_outputs
+
+    quiet_transformers()
+    raw = read_config(Path(model))
+    model_type = raw["model_type"]
+    spec = get_model(model_type)
+    config = transformers.AutoConfig.from_pretrained(model, local_files_only=True)
+    architectures = raw.get("architectures") or []
+    tasks = [
+        TaskInfo(
+            name,
+            {i.name: i.axes for i in model_inputs(model_type, name, config)},
+            task_outputs(model_type, name),
+            spec.atol,
+        )
+        for name in supported_tasks(model_type)
+    ]
+    detected = detect_task(model_type, architectures)
+    return TaskListing(model_type, architectures[0] if architectures else None, detected, tasks)
+
+
 def trace(
     model: Any,
     task: str | None = None,

@@ -7,27 +7,158 @@ from typing import Any
 
 import torch
 
+_ENC = dict(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=37,
+    vocab_size=99,
+    max_position_embeddings=64,
+)
+_ROBERTA = dict(_ENC, pad_token_id=1, max_position_embeddings=72)
+_SEQ2SEQ = dict(
+    d_model=32,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=37,
+    decoder_ffn_dim=37,
+    vocab_size=99,
+    max_position_embeddings=64,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+    decoder_start_token_id=2,
+)
+_T5 = dict(
+    d_model=32,
+    d_kv=8,
+    d_ff=37,
+    num_layers=2,
+    num_decoder_layers=2,
+    num_heads=4,
+    vocab_size=99,
+    decoder_start_token_id=0,
+    pad_token_id=0,
+    eos_token_id=1,
+)
+_DECODER = dict(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    intermediate_size=37,
+    vocab_size=99,
+    max_position_embeddings=64,
+    pad_token_id=0,
+    bos_token_id=0,
+    eos_token_id=0,
+)
+_VIT = dict(
+    image_size=32,
+    patch_size=8,
+    num_channels=3,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=37,
+)
+_CONVNEXT = dict(num_channels=3, image_size=32, hidden_sizes=[8, 16], depths=[1, 1], num_stages=2)
+
 TINY_CONFIGS: dict[str, dict[str, Any]] = {
-    "bert": dict(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=37,
-        vocab_size=99,
-        max_position_embeddings=64,
-        type_vocab_size=2,
+    "albert": dict(_ENC, embedding_size=16),
+    "bart": _SEQ2SEQ,
+    "beit": dict(_VIT, use_mask_token=True),
+    "bert": dict(_ENC, type_vocab_size=2),
+    # At 8 tokens BigBird switches itself to full attention inside forward, rebuilding its layers
+    # while it is traced; asking for full attention up front keeps the trace a pure function.
+    "big_bird": dict(_ENC, attention_type="original_full"),
+    "bigbird_pegasus": dict(_SEQ2SEQ, attention_type="original_full"),
+    "blenderbot": _SEQ2SEQ,
+    "blenderbot-small": _SEQ2SEQ,
+    "bloom": dict(hidden_size=32, n_layer=2, n_head=4, vocab_size=99),
+    "camembert": _ROBERTA,
+    "clip": dict(
+        text_config=dict(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=37,
+            vocab_size=99,
+            max_position_embeddings=64,
+        ),
+        vision_config=dict(_VIT),
+        projection_dim=16,
     ),
-    "roberta": dict(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=37,
+    "codegen": dict(
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        rotary_dim=4,
         vocab_size=99,
-        max_position_embeddings=72,
-        pad_token_id=1,
+        n_positions=64,
+        n_ctx=64,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    ),
+    "convbert": dict(_ENC, embedding_size=32),
+    "convnext": _CONVNEXT,
+    "convnextv2": _CONVNEXT,
+    "data2vec-text": _ROBERTA,
+    "data2vec-vision": dict(_VIT, use_mask_token=True),
+    "deberta": dict(_ENC, type_vocab_size=2),
+    "deberta-v2": dict(_ENC, type_vocab_size=2),
+    "deit": _VIT,
+    "detr": dict(
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=37,
+        decoder_ffn_dim=37,
+        num_queries=10,
+        use_timm_backbone=False,
+        use_pretrained_backbone=False,
+        backbone=None,
+        backbone_config=dict(
+            model_type="resnet",
+            embedding_size=8,
+            hidden_sizes=[8, 16, 16, 16],
+            depths=[1, 1, 1, 1],
+            out_features=["stage4"],
+        ),
     ),
     "distilbert": dict(
         dim=32, n_layers=2, n_heads=4, hidden_dim=37, vocab_size=99, max_position_embeddings=64
+    ),
+    "electra": dict(_ENC, embedding_size=16, type_vocab_size=2),
+    "flaubert": dict(emb_dim=32, n_layers=2, n_heads=4, vocab_size=99, max_position_embeddings=64),
+    "gpt_neo": dict(
+        hidden_size=32,
+        num_layers=2,
+        num_heads=4,
+        attention_types=[[["global", "local"], 1]],
+        window_size=4,
+        vocab_size=99,
+        max_position_embeddings=64,
+        intermediate_size=37,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    ),
+    "gptj": dict(
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        rotary_dim=4,
+        vocab_size=99,
+        n_positions=64,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
     ),
     "gpt2": dict(
         n_embd=32,
@@ -39,16 +170,107 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         eos_token_id=0,
         pad_token_id=0,
     ),
+    "ibert": _ROBERTA,
+    "layoutlm": dict(_ENC, max_2d_position_embeddings=1024, type_vocab_size=2),
+    "layoutlmv3": dict(
+        _ENC,
+        max_2d_position_embeddings=1024,
+        coordinate_size=6,
+        shape_size=4,
+        pad_token_id=1,
+        max_position_embeddings=72,
+        input_size=32,
+        patch_size=8,
+    ),
+    "levit": dict(
+        image_size=32,
+        num_channels=3,
+        patch_size=16,
+        hidden_sizes=[16, 32],
+        num_attention_heads=[2, 4],
+        depths=[1, 1],
+        key_dim=[8, 8],
+        mlp_ratio=[2, 2],
+        attention_ratio=[2, 2],
+        down_ops=[["Subsample", 8, 2, 4, 2, 2]],
+    ),
+    "longt5": dict(_T5, local_radius=2, global_block_size=4),
+    "m2m_100": _SEQ2SEQ,
+    "marian": dict(_SEQ2SEQ, decoder_vocab_size=99),
+    "mbart": _SEQ2SEQ,
+    "mobilebert": dict(
+        _ENC,
+        embedding_size=16,
+        true_hidden_size=16,
+        intra_bottleneck_size=16,
+        num_feedforward_networks=2,
+        type_vocab_size=2,
+    ),
+    "mobilevit": dict(
+        image_size=32,
+        num_channels=3,
+        patch_size=2,
+        hidden_sizes=[16, 24, 32],
+        neck_hidden_sizes=[8, 8, 16, 16, 24, 24, 32],
+        num_attention_heads=4,
+        conv_kernel_size=3,
+        expand_ratio=2.0,
+    ),
+    "mt5": _T5,
+    "perceiver": dict(
+        d_model=32,
+        d_latents=32,
+        num_latents=8,
+        num_blocks=1,
+        num_self_attends_per_block=2,
+        num_self_attention_heads=4,
+        num_cross_attention_heads=4,
+        vocab_size=99,
+        max_position_embeddings=11,
+        qk_channels=None,
+        v_channels=None,
+        image_size=16,
+    ),
+    "plbart": _SEQ2SEQ,
+    "resnet": dict(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1]),
+    "roberta": _ROBERTA,
+    "roformer": dict(_ENC, embedding_size=32, type_vocab_size=2),
+    "squeezebert": dict(_ENC, embedding_size=32, intermediate_size=64, type_vocab_size=2),
+    "t5": _T5,
+    "vit": dict(_VIT, encoder_stride=8),
+    "xlm": dict(emb_dim=32, n_layers=2, n_heads=4, vocab_size=99, max_position_embeddings=64),
+    "xlm-roberta": _ROBERTA,
+    "xlm-roberta-xl": _ROBERTA,
+    "yolos": dict(_VIT, image_size=[32, 32], num_detection_tokens=4),
+    "llama": _DECODER,
+    "mistral": dict(_DECODER, sliding_window=None),
+    "qwen2": _DECODER,
+    "phi3": _DECODER,
+    "gemma": dict(_DECODER, head_dim=8),
+    "gpt_neox": dict(_DECODER, rotary_pct=0.25),
+    "opt": dict(
+        hidden_size=32,
+        ffn_dim=37,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        vocab_size=99,
+        max_position_embeddings=64,
+        word_embed_proj_dim=32,
+        pad_token_id=1,
+        bos_token_id=2,
+        eos_token_id=2,
+    ),
+    "falcon": dict(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        vocab_size=99,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    ),
 }
-
-AUTO_CLASSES = {
-    "default": "AutoModel",
-    "masked-lm": "AutoModelForMaskedLM",
-    "causal-lm": "AutoModelForCausalLM",
-    "sequence-classification": "AutoModelForSequenceClassification",
-    "token-classification": "AutoModelForTokenClassification",
-    "question-answering": "AutoModelForQuestionAnswering",
-}
+"""Tiny configs by model type: 2 layers, hidden size 32, vocab 99, images 32x32."""
 
 
 def tiny_config(model_type: str, **overrides: Any) -> Any:
@@ -62,10 +284,12 @@ def tiny_model(model_type: str, task: str = "default", seed: int = 0, **override
     import transformers
     from transformers.utils import logging
 
+    from irc.frontend.tasks import TASKS
+
     logging.set_verbosity_error()
     logging.disable_progress_bar()
     torch.manual_seed(seed)
-    auto = getattr(transformers, AUTO_CLASSES[task])
+    auto = getattr(transformers, TASKS[task].auto_class)
     return auto.from_config(tiny_config(model_type, **overrides)).eval()
 
 

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 
 from irc.cli import export as export_cmd
 from irc.cli import show as show_cmd
+from irc.cli import tasks as tasks_cmd
 from irc.errors import IrcError
 
-SUBCOMMANDS = (export_cmd, show_cmd)
+SUBCOMMANDS = (export_cmd, show_cmd, tasks_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
