@@ -51,6 +51,6 @@ def add_case(
 
 
 def all_cases() -> list[Case]:
-    from tests.backends import cases_create, cases_math, cases_nn, cases_shape  # noqa: F401
+    from tests.backends import cases_conv, cases_create, cases_math, cases_nn, cases_resize, cases_shape  # noqa: F401
 
     return CASES

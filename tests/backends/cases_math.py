@@ -99,7 +99,13 @@ def pow_(b: GraphMaker) -> None:
 def maximum_minimum(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", 3))
     y = b.input("y", "f32", (3,))
-    b.output(b.op("aten.maximum", x, y), b.op("aten.minimum", x, y))
+    i = b.input("i", "i64", ("batch", 3))
+    b.output(
+        b.op("aten.maximum", x, y),
+        b.op("aten.minimum", x, y),
+        b.op("aten.max.other", i, y),  # promotes to float
+        b.op("aten.min.other", x, b.op("aten.full_like", x, 0.5)),  # T5's clamp of the bucket index
+    )
 
 
 @case(BATCH)
@@ -112,6 +118,28 @@ def clamp(b: GraphMaker) -> None:
         b.op("aten.clamp.Tensor", x, lo),
         b.op("aten.clamp_min", x, 0.0),
         b.op("aten.clamp_max", x, 0.0),
+        b.op("aten.clip", x, 0.2, -0.2),  # min above max: torch gives max
+        b.op("aten.clip.Tensor", x, None, lo),
+    )
+
+
+@case(BATCH)
+def multiply_alias(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 3))
+    i = b.input("i", "i64", (3,))
+    b.output(b.op("aten.multiply.Tensor", x, i), b.op("aten.multiply.Scalar", i, 3))
+
+
+@case(BATCH)
+def hard_activations(b: GraphMaker) -> None:
+    """LeViT's hardswish; inputs reach both kinks (-3 and 3)."""
+    x = b.input("x", "f32", ("batch", 8), make=lambda s, g: torch.randn(s, generator=g) * 4)
+    b.output(
+        b.op("aten.hardswish", x),
+        b.op("aten.hardsigmoid", x),
+        b.op("aten.hardtanh", x),
+        b.op("aten.hardtanh", x, -2.0, 0.5),
+        b.op("aten.relu6", x),
     )
 
 

@@ -148,3 +148,51 @@ def sdpa_causal(b: GraphMaker) -> None:
 def sdpa_grouped_query(b: GraphMaker) -> None:
     q, k, v = _qkv(b, heads_kv=1)
     b.output(b.op("aten.scaled_dot_product_attention", q, k, v, enable_gqa=True))
+
+
+@case(({"batch": 2, "h": 3, "w": 5}, {"batch": 1, "h": 4, "w": 6}))
+def batch_norm_eval_and_batch_statistics(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 3, "h", "w"))
+    flat = b.input("flat", "f32", ("batch", 3))
+    w, bias = b.param("w", _w(3)), b.param("bias", _w(3) + 1)
+    mean, var = b.param("mean", _w(3) / 2), b.param("var", torch.rand(3) + 0.5)
+    b.output(
+        b.op("aten.batch_norm", x, w, bias, mean, var, False, 0.1, 1e-5, True),
+        b.op("aten.batch_norm", x, None, None, mean, var, False, 0.1, 1e-3, True),
+        b.op("aten.batch_norm", flat, w, bias, mean, var, False, 0.1, 1e-5, True),  # BatchNorm1d
+        # track_running_stats=False: F.batch_norm passes training=True, even in eval
+        b.op("aten.batch_norm", x, w, bias, None, None, True, 0.1, 1e-5, True),
+    )
+
+
+@case(({"batch": 2, "h": 3, "w": 5}, {"batch": 1, "h": 4, "w": 6}))
+def native_batch_norm_outputs(b: GraphMaker) -> None:
+    """After functionalization a BatchNorm2d in eval is `_native_batch_norm_legit_no_training`;
+    the saved statistics are empty in eval and the batch's mean and 1/std in training."""
+    x = b.input("x", "f32", ("batch", 3, "h", "w"))
+    seq = b.input("seq", "f32", ("batch", 3, "h"))
+    w, bias = b.param("w", _w(3)), b.param("bias", _w(3) + 1)
+    mean, var = b.param("mean", _w(3) / 2), b.param("var", torch.rand(3) + 0.5)
+    b.output(
+        *b.op("aten._native_batch_norm_legit_no_training", x, w, bias, mean, var, 0.1, 1e-5, outputs=3),
+        *b.op("aten._native_batch_norm_legit", seq, w, None, mean, var, False, 0.1, 1e-5, outputs=3),
+        *b.op("aten._native_batch_norm_legit.no_stats", x, None, bias, True, 0.1, 1e-5, outputs=3),
+        *b.op("aten.native_batch_norm", seq, w, bias, mean, var, False, 0.1, 1e-5, outputs=3),
+        *b.op("aten.native_batch_norm", x, w, bias, None, None, True, 0.1, 1e-5, outputs=3),
+    )
+
+
+@case(SEQ)
+def einsum(b: GraphMaker) -> None:
+    """LongT5's local attention equations, an implicit output and a batch ellipsis."""
+    q = b.input("q", "f32", ("batch", 3, "seq", 2, 4))
+    k = b.input("k", "f32", ("batch", 3, 5, 2, 4))
+    m = b.input("m", "f32", ("batch", "seq", 4))
+    w = b.param("w", _w(4, 6))
+    scores = b.op("aten.einsum", "...qhd,...khd->...hqk", [q, k])
+    b.output(
+        scores,
+        b.op("aten.einsum", "...hqk,...khd->...qhd", [scores, k]),
+        b.op("aten.einsum", "bsd,de", [m, w]),
+        b.op("aten.einsum", "b s d -> b d", [m]),
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from tests.backends.cases import SEQ, case
 from tests.backends.util import GraphMaker, ints
 
@@ -83,6 +85,13 @@ def cat_promotes(b: GraphMaker) -> None:
     x = b.input("x", "i32", ("batch", 2))
     y = b.input("y", "i64", ("batch", "seq"))
     b.output(b.op("aten.cat", [x, y], -1), b.op("aten.cat", [y, y]))
+
+
+@case(SEQ)
+def cat_skips_legacy_empty(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 2, "seq", 4))
+    empty = b.param("empty", torch.zeros(0))
+    b.output(b.op("aten.cat", [empty, x], -2), b.op("aten.cat", [empty, b.op("aten.view", x, [-1])]))
 
 
 @case(SEQ)
@@ -179,3 +188,51 @@ def tril_triu(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", "seq", "seq"))
     m = b.input("m", "bool", ("seq", 4))
     b.output(b.op("aten.tril", x), b.op("aten.triu", x, 1), b.op("aten.tril", m, -1))
+
+
+@case(SEQ)
+def chunk_static(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", "seq", 10))
+    b.output(
+        *b.op("aten.chunk", x, 2, -1, outputs=2),  # Phi-3's gate/up split
+        *b.op("aten.chunk", x, 4, 2, outputs=4),  # 3, 3, 3, 1
+        *b.op("aten.chunk", x, 6, 2, outputs=5),  # 2 * 5: fewer pieces than asked for
+    )
+
+
+@case(({"batch": 2, "seq": 10}, {"batch": 1, "seq": 12}))
+def chunk_symbolic(b: GraphMaker) -> None:
+    """The piece size is ceil(seq / 3) at run time: seq 10 -> 4, 4, 2; 12 -> 4, 4, 4."""
+    x = b.input("x", "f32", ("batch", "seq"))
+    b.output(*b.op("aten.chunk", x, 3, 1, outputs=3))
+
+
+@case(SEQ)
+def reshape_as_view_as_numpy_t(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", "seq", 4))
+    y = b.input("y", "f32", ("batch", "seq", 2, 2))
+    w = b.param("w", torch.randn(3, 4))
+    b.output(
+        b.op("aten.reshape_as", x, y),
+        b.op("aten.view_as", y, x),
+        b.op("aten.numpy_T", w),  # Falcon's `self.weight.T`
+        b.op("aten.numpy_T", b.op("aten.select.int", w, 0, 1)),
+    )
+
+
+@case(SEQ)
+def repeat_interleave(b: GraphMaker) -> None:
+    """GPT-J and CodeGen repeat each rotary frequency twice along the last axis."""
+    x = b.input("x", "f32", ("batch", "seq", 3))
+    s1 = b.op("aten.sym_size.int", x, 1)
+    # counts 0, 1 and 2 in some order: the output size (their sum) stays 3
+    counts = b.input("counts", "i64", (3,), make=lambda shape, gen: torch.randperm(3, generator=gen))
+    b.output(
+        b.op("aten.repeat_interleave.self_int", x, 2, 2, out_shape=("batch", "seq", 6)),
+        b.op("aten.repeat_interleave.self_int", x, 3, 0, out_shape=("3*batch", "seq", 3)),
+        b.op("aten.repeat_interleave.self_int", x, s1, 2, out_shape=("batch", "seq", "3*seq")),
+        b.op("aten.repeat_interleave.self_int", x, 2, out_shape=("6*batch*seq",)),
+        b.op("aten.repeat_interleave.self_Tensor", x, b.op("aten.scalar_tensor", 2, dtype=torch.int64), 1),
+        b.op("aten.repeat_interleave.self_Tensor", x, counts, 2),
+        b.op("aten.repeat_interleave.Tensor", counts),
+    )

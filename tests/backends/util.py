@@ -53,7 +53,8 @@ class GraphMaker:
         dims = tuple(d if isinstance(d, int) else parse_dim(d) for d in shape)
         for dim in dims:
             for sym in sorted(dim.symbols) if isinstance(dim, SymDim) else ():
-                self.symbols.setdefault(sym, PROBE[len(self.symbols)])
+                if sym not in self.symbols:
+                    self.symbols[sym] = PROBE[len(self.symbols)]
         value = self.graph.add_input(name, TensorType(DType.parse(dtype), dims))
         self.inputs.append(InputSpec(value, make or default_maker(DType.parse(dtype))))
         self.probe[value] = self.inputs[-1].make(
@@ -67,13 +68,27 @@ class GraphMaker:
         self.probe[param] = data
         return param
 
-    def op(self, op: str, *args: Any, outputs: int = 1, module: str = "", **kwargs: Any) -> Any:
-        """Append `op(*args, **kwargs)`; returns its output Value (a tuple when `outputs` > 1)."""
+    def op(
+        self,
+        op: str,
+        *args: Any,
+        outputs: int = 1,
+        module: str = "",
+        out_shape: Sequence[int | str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Append `op(*args, **kwargs)`; returns its output Value (a tuple when `outputs` > 1).
+
+        `out_shape` gives the (first) output's dims when the probe cannot tell them (`"h - 2"`,
+        `"(h - 1)//2 + 1"`); it is checked against the probe."""
         fn = get_op(op).target
         result = fn(*map_args(args, self.probe.__getitem__), **map_args(kwargs, self.probe.__getitem__))
         results = list(result)[:outputs] if outputs > 1 else [result]
         base = op.split(".")[1]
-        values = [self.graph.new_value(base, self._type(r)) for r in results]
+        types = [self._type(r) for r in results]
+        if out_shape is not None:
+            types[0] = self._given_type(results[0], out_shape)
+        values = [self.graph.new_value(base, t) for t in types]
         meta = {"module": module, "source": "test.py:1"} if module else {}
         self.graph.append(Node(op, args, kwargs, values, meta))
         for value, r in zip(values, results, strict=True):
@@ -82,6 +97,14 @@ class GraphMaker:
 
     def output(self, *values: Value) -> None:
         self.graph.outputs.extend(values)
+
+    def _given_type(self, result: torch.Tensor, shape: Sequence[int | str]) -> TensorType:
+        dims = tuple(d if isinstance(d, int) else parse_dim(d) for d in shape)
+        if concrete(dims, self.symbols) != tuple(result.shape):
+            raise ValueError(
+                f"shape {shape} is {concrete(dims, self.symbols)} at the probe, not {tuple(result.shape)}"
+            )
+        return TensorType(DType.from_torch(result.dtype), dims)
 
     def _type(self, result: Any) -> TensorType | ScalarType:
         if isinstance(result, torch.Tensor):
@@ -133,12 +156,18 @@ def lower(graph: Graph, folder: Path, **options: Any) -> Path:
 
 
 def check_backend(
-    maker: GraphMaker, sizes: Sequence[dict[str, int]] = ({},), atol: float = 1e-5, **options: Any
+    maker: GraphMaker,
+    sizes: Sequence[dict[str, int]] = ({},),
+    atol: float = 1e-5,
+    *,
+    backend_name: str = "onnx",
+    **options: Any,
 ) -> None:
-    """Lower, then compare ONNX Runtime with the interpreter at each of `sizes`."""
+    """Lower, then compare the artifact (ONNX Runtime by default) with the interpreter at each of
+    `sizes`."""
     from irc.backends import get_backend
 
-    backend = get_backend("onnx")
+    backend = get_backend(backend_name)
     with tempfile.TemporaryDirectory() as tmp:
         backend.lower(maker.graph, Path(tmp), **options)
         with backend.load(Path(tmp)) as runner:
@@ -153,7 +182,7 @@ def check_backend(
 
 
 def _as_tensor(value: Any) -> torch.Tensor:
-    """The interpreter's result as ONNX Runtime returns it (a symbolic float is a 0-d double)."""
+    """The interpreter's result as the runners return it (a symbolic float is a 0-d double)."""
     if isinstance(value, float):
         return torch.tensor(value, dtype=torch.float64)
     return torch.as_tensor(value)

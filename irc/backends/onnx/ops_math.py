@@ -48,7 +48,7 @@ def rsub(g: Builder, node: Node, self: Arg, other: Arg, alpha: Arg = 1) -> str:
     return g.op("Sub", g.tensor(other, out_dtype(node)), _scaled(g, node, self, alpha))
 
 
-@lowering("aten.mul.Tensor", "aten.mul.Scalar")
+@lowering("aten.mul.Tensor", "aten.mul.Scalar", "aten.multiply.Tensor", "aten.multiply.Scalar")
 def mul(g: Builder, node: Node, self: Arg, other: Arg) -> str:
     """mul.Tensor(Tensor self, Tensor other) -> Tensor"""
     if out_dtype(node) is DType.BOOL:
@@ -96,13 +96,13 @@ def pow_(g: Builder, node: Node, self: Arg, exponent: Arg) -> str:
     return binary(g, node, "Pow", self, exponent)
 
 
-@lowering("aten.maximum", "aten.minimum")
+@lowering("aten.maximum", "aten.minimum", "aten.max.other", "aten.min.other")
 def extremum(g: Builder, node: Node, self: Value, other: Value) -> str:
-    """maximum(Tensor self, Tensor other) -> Tensor"""
-    return binary(g, node, "Max" if node.op == "aten.maximum" else "Min", self, other)
+    """maximum(Tensor self, Tensor other) -> Tensor (max.other is the same op)"""
+    return binary(g, node, "Max" if node.op in ("aten.maximum", "aten.max.other") else "Min", self, other)
 
 
-@lowering("aten.clamp", "aten.clamp.Tensor")
+@lowering("aten.clamp", "aten.clamp.Tensor", "aten.clip", "aten.clip.Tensor")
 def clamp(g: Builder, node: Node, self: Value, min: Arg = None, max: Arg = None) -> str:
     """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
     dtype = out_dtype(node)
@@ -252,6 +252,26 @@ def silu(g: Builder, node: Node, self: Value) -> str:
     """silu(Tensor self) -> Tensor"""
     x = g.tensor(self, out_dtype(node))
     return g.op("Mul", x, g.op("Sigmoid", x))
+
+
+@lowering("aten.hardswish", "aten.hardsigmoid")
+def hardswish(g: Builder, node: Node, self: Value) -> str:
+    """hardswish(Tensor self) -> Tensor: x * relu6(x + 3) / 6 (hardsigmoid: relu6(x + 3) / 6)"""
+    op_type = "HardSwish" if node.op == "aten.hardswish" else "HardSigmoid"
+    attrs = {} if op_type == "HardSwish" else {"alpha": 1 / 6, "beta": 0.5}
+    return g.op(op_type, g.tensor(self, out_dtype(node)), **attrs)
+
+
+@lowering("aten.hardtanh")
+def hardtanh(g: Builder, node: Node, self: Value, min_val: Arg = -1, max_val: Arg = 1) -> str:
+    """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
+    return clamp(g, node, self, min_val, max_val)
+
+
+@lowering("aten.relu6")
+def relu6(g: Builder, node: Node, self: Value) -> str:
+    """relu6(Tensor self) -> Tensor"""
+    return clamp(g, node, self, 0, 6)
 
 
 # -- reductions ---------------------------------------------------------------------------------

@@ -59,6 +59,13 @@ def baddbmm(
     return g.op("Add", base, product)
 
 
+@lowering("aten.einsum")
+def einsum(g: Builder, node: Node, equation: str, tensors: list[Value], *, path: Arg = None) -> str:
+    """einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor"""
+    dtype = out_dtype(node)
+    return g.op("Einsum", *[g.tensor(t, dtype) for t in tensors], equation=equation.replace(" ", ""))
+
+
 # -- normalization ------------------------------------------------------------------------------
 @lowering("aten.layer_norm")
 def layer_norm(
@@ -78,7 +85,7 @@ def layer_norm(
     scale = (
         g.tensor(weight)
         if weight is not None
-        else g.op("ConstantOfShape", g.ints(normalized_shape), value=_one(dtype))
+        else g.op("ConstantOfShape", g.ints(normalized_shape), value=_filled(1, dtype))
     )
     shift = g.tensor(bias) if bias is not None else None
     if g.opset >= 17:
@@ -92,12 +99,13 @@ def layer_norm(
     return y if shift is None else g.op("Add", y, shift)
 
 
-def _one(dtype: DType) -> Any:
+def _filled(fill: float, dtype: DType) -> Any:
+    """The `value` attribute of a ConstantOfShape filling with `fill`."""
     import torch
 
     from irc.backends.onnx.builder import tensor_proto
 
-    return tensor_proto("value", torch.ones(1, dtype=dtype.to_torch()))
+    return tensor_proto("value", torch.full((1,), fill, dtype=dtype.to_torch()))
 
 
 @lowering("aten.rms_norm")
@@ -119,6 +127,146 @@ def rms_norm(
     mean_square = g.reduce("ReduceMean", g.op("Mul", x, x), axes, True)
     y = g.op("Mul", x, g.op("Reciprocal", g.op("Sqrt", g.op("Add", mean_square, g.const(epsilon, dtype)))))
     return y if weight is None else g.op("Mul", y, g.tensor(weight))
+
+
+# -- batch norm ---------------------------------------------------------------------------------
+def _channel_vector(g: Builder, input: Value, arg: Value | None, fill: float, dtype: DType) -> str:
+    if arg is not None:
+        return g.tensor(arg, dtype)
+    return g.op("ConstantOfShape", g.shape(input, 1, 2), value=_filled(fill, dtype))
+
+
+def _broadcast_channels(g: Builder, vector: str, rank: int) -> str:
+    """[C] -> [C, 1, ...] so that it lines up with axis 1 of a rank-`rank` input."""
+    if rank <= 2:
+        return vector
+    return g.op("Unsqueeze", vector, g.const(list(range(1, rank - 1)), DType.I64))
+
+
+def batch_norm_outputs(
+    g: Builder,
+    node: Node,
+    input: Value,
+    weight: Value | None,
+    bias: Value | None,
+    running_mean: Value | None,
+    running_var: Value | None,
+    training: bool,
+    eps: float,
+) -> list[str]:
+    """[y, saved mean, saved 1/std]: running statistics in eval, batch statistics in training
+    (or without running statistics), as torch's batch norm. Saved statistics are empty when the
+    op's outputs say so (eval)."""
+    dtype = out_dtype(node)
+    rank = rank_of(input)
+    scale = _channel_vector(g, input, weight, 1.0, dtype)
+    shift = _channel_vector(g, input, bias, 0.0, dtype)
+    x = g.tensor(input, dtype)
+    use_batch = training or running_mean is None or running_var is None
+    if not use_batch:
+        y = g.op(
+            "BatchNormalization",
+            x,
+            scale,
+            shift,
+            g.tensor(running_mean, dtype),
+            g.tensor(running_var, dtype),
+            epsilon=float(eps),
+        )
+        mean = invstd = None
+    else:
+        axes = [0, *range(2, rank)]
+        mean = g.reduce("ReduceMean", x, axes, True)
+        centered = g.op("Sub", x, mean)
+        var = g.reduce("ReduceMean", g.op("Mul", centered, centered), axes, True)
+        invstd = g.op("Reciprocal", g.op("Sqrt", g.op("Add", var, g.const(eps, dtype))))
+        normed = g.op("Mul", centered, invstd)
+        y = g.op(
+            "Add",
+            g.op("Mul", normed, _broadcast_channels(g, scale, rank)),
+            _broadcast_channels(g, shift, rank),
+        )
+    results = [y]
+    for value, stat in zip(node.outputs[1:], (mean, invstd), strict=False):
+        if stat is not None:
+            results.append(g.op("Reshape", stat, g.const([-1], DType.I64)))
+        elif value.tensor_type.shape == (0,):  # eval mode saves no statistics
+            results.append(
+                g.op("ConstantOfShape", g.const([0], DType.I64), value=_filled(0, value.type.dtype))
+            )
+        else:
+            raise LoweringError("eval-mode batch norm has no saved statistics to return")
+    return results
+
+
+@lowering("aten.batch_norm")
+def batch_norm(
+    g: Builder,
+    node: Node,
+    input: Value,
+    weight: Value | None,
+    bias: Value | None,
+    running_mean: Value | None,
+    running_var: Value | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+    cudnn_enabled: bool = True,
+) -> str:
+    """batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean,
+    Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> Tensor"""
+    return batch_norm_outputs(g, node, input, weight, bias, running_mean, running_var, training, eps)[0]
+
+
+@lowering("aten._native_batch_norm_legit_no_training")
+def native_batch_norm_no_training(
+    g: Builder,
+    node: Node,
+    input: Value,
+    weight: Value | None,
+    bias: Value | None,
+    running_mean: Value,
+    running_var: Value,
+    momentum: float,
+    eps: float,
+) -> list[str]:
+    """_native_batch_norm_legit_no_training(Tensor input, Tensor? weight, Tensor? bias,
+    Tensor running_mean, Tensor running_var, float momentum, float eps) -> (Tensor, Tensor, Tensor)"""
+    return batch_norm_outputs(g, node, input, weight, bias, running_mean, running_var, False, eps)
+
+
+@lowering("aten.native_batch_norm", "aten._native_batch_norm_legit")
+def native_batch_norm(
+    g: Builder,
+    node: Node,
+    input: Value,
+    weight: Value | None,
+    bias: Value | None,
+    running_mean: Value | None,
+    running_var: Value | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+) -> list[str]:
+    """native_batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean,
+    Tensor? running_var, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor)"""
+    return batch_norm_outputs(g, node, input, weight, bias, running_mean, running_var, training, eps)
+
+
+@lowering("aten._native_batch_norm_legit.no_stats")
+def native_batch_norm_no_stats(
+    g: Builder,
+    node: Node,
+    input: Value,
+    weight: Value | None,
+    bias: Value | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+) -> list[str]:
+    """_native_batch_norm_legit.no_stats(Tensor input, Tensor? weight, Tensor? bias, bool training,
+    float momentum, float eps) -> (Tensor, Tensor, Tensor)"""
+    return batch_norm_outputs(g, node, input, weight, bias, None, None, training, eps)
 
 
 # -- activations --------------------------------------------------------------------------------

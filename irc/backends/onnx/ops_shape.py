@@ -117,10 +117,12 @@ def permute(g: Builder, node: Node, self: Value, dims: list[int]) -> str:
 
 @lowering("aten.cat")
 def cat(g: Builder, node: Node, tensors: list[Value], dim: int = 0) -> str:
-    """cat(Tensor[] tensors, int dim=0) -> Tensor"""
+    """cat(Tensor[] tensors, int dim=0) -> Tensor (a 1-D empty tensor is skipped, as torch's legacy
+    rule does: XLM's empty key cache)"""
     dtype = out_dtype(node)
     rank = node.output.tensor_type.rank
-    return g.op("Concat", *[g.tensor(t, dtype) for t in tensors], axis=dim % rank)
+    kept = [t for t in tensors if rank == 1 or t.tensor_type.shape != (0,)] or tensors[:1]
+    return g.op("Concat", *[g.tensor(t, dtype) for t in kept], axis=dim % rank)
 
 
 @lowering("aten.stack")
@@ -256,3 +258,100 @@ def _broadcast_stack(g: Builder, names: list[str]) -> str:
     last = g.const([-1], DType.I64)
     pieces = [g.op("Unsqueeze", g.op("Expand", name, shape), last) for name in names]
     return g.op("Concat", *pieces, axis=-1)
+
+
+@lowering("aten.chunk")
+def chunk(g: Builder, node: Node, self: Value, chunks: int, dim: int = 0) -> list[str]:
+    """chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]
+
+    Pieces of ceil(size / chunks), the last one smaller; there may be fewer than `chunks`."""
+    axis = dim % rank_of(self)
+    count = len(node.outputs)
+    if count == 1:
+        return [g.tensor(self)]
+    total = self.tensor_type.shape[axis]
+    if isinstance(total, int):
+        piece = -(-total // chunks)
+        sizes = g.const([piece] * (count - 1) + [total - piece * (count - 1)], DType.I64)
+        return _split(g, node, self, sizes, axis)
+    size = g.dim(self, axis)
+    piece = g.op("Div", g.op("Add", size, g.const(chunks - 1, DType.I64)), g.const(chunks, DType.I64))
+    last = g.op("Sub", size, g.op("Mul", piece, g.const(count - 1, DType.I64)))
+    pieces = [piece] * (count - 1) + [last]
+    sizes = g.op("Concat", *[g.op("Reshape", p, g.const([1], DType.I64)) for p in pieces], axis=0)
+    return _split(g, node, self, sizes, axis)
+
+
+@lowering("aten.reshape_as", "aten.view_as")
+def reshape_as(g: Builder, node: Node, self: Value, other: Value) -> str:
+    """reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)"""
+    return g.op("Reshape", g.tensor(self), g.shape(other), allowzero=1)
+
+
+@lowering("aten.numpy_T")
+def numpy_t(g: Builder, node: Node, self: Value) -> str:
+    """numpy_T(Tensor(a) self) -> Tensor(a): all axes reversed (`.T`)"""
+    rank = rank_of(self)
+    if rank < 2:
+        return g.tensor(self)
+    return g.op("Transpose", g.tensor(self), perm=list(reversed(range(rank))))
+
+
+def _repeat_each(g: Builder, self: Value, repeats: str, dim: int | None) -> str:
+    """Every slice along `dim` (of the flattened input when None) `repeats` times in a row."""
+    x = g.tensor(self)
+    shape = self.tensor_type.shape
+    if dim is None:
+        x = g.op("Reshape", x, g.const([-1], DType.I64))
+        before, size, after = g.const([], DType.I64), g.op("Size", g.tensor(self)), g.const([], DType.I64)
+        rank, axis = 1, 0
+    else:
+        rank = len(shape)
+        axis = dim % rank
+        before, size, after = g.shape(self, 0, axis), g.dim(self, axis), g.shape(self, axis + 1, rank)
+    spread = g.op("Unsqueeze", x, g.const([axis + 1], DType.I64))
+    ones = g.const([1], DType.I64)
+    tile = g.op("Concat", *([ones] * (axis + 1)), repeats, *([ones] * (rank - axis - 1)), axis=0)
+    grown = g.op("Mul", g.op("Reshape", size, ones), repeats)
+    target = g.op("Concat", before, grown, after, axis=0)
+    return g.op("Reshape", g.op("Expand", spread, tile), target, allowzero=1)
+
+
+@lowering("aten.repeat_interleave.self_int")
+def repeat_interleave_int(
+    g: Builder, node: Node, self: Value, repeats: Arg, dim: int | None = None, *, output_size: Arg = None
+) -> str:
+    """repeat_interleave.self_int(Tensor self, SymInt repeats, int? dim=None, *,
+    SymInt? output_size=None) -> Tensor"""
+    return _repeat_each(g, self, g.ints([repeats]), dim)
+
+
+def _repeat_indices(g: Builder, repeats: str) -> str:
+    """repeat_interleave of a 1-D count tensor: output j holds #{i : cumsum(repeats)[i] <= j}."""
+    ends = g.op("CumSum", repeats, g.const(0, DType.I64))
+    total = g.op("ReduceSum", repeats, keepdims=0)
+    positions = g.op("Range", g.const(0, DType.I64), total, g.const(1, DType.I64))
+    column = g.op("Unsqueeze", positions, g.const([1], DType.I64))
+    passed = g.cast(g.op("LessOrEqual", ends, column), DType.BOOL, DType.I64)
+    return g.op("ReduceSum", passed, g.const([1], DType.I64), keepdims=0)
+
+
+@lowering("aten.repeat_interleave.Tensor")
+def repeat_interleave_tensor(g: Builder, node: Node, repeats: Value, *, output_size: Arg = None) -> str:
+    """repeat_interleave.Tensor(Tensor repeats, *, SymInt? output_size=None) -> Tensor"""
+    return _repeat_indices(g, g.tensor(repeats, DType.I64))
+
+
+@lowering("aten.repeat_interleave.self_Tensor")
+def repeat_interleave_self_tensor(
+    g: Builder, node: Node, self: Value, repeats: Value, dim: int | None = None, *, output_size: Arg = None
+) -> str:
+    """repeat_interleave.self_Tensor(Tensor self, Tensor repeats, int? dim=None, *,
+    SymInt? output_size=None) -> Tensor (a one-element `repeats` repeats every slice)"""
+    counts = g.op("Reshape", g.tensor(repeats, DType.I64), g.const([-1], DType.I64))
+    if repeats.tensor_type.shape in ((), (1,)):
+        return _repeat_each(g, self, counts, dim)
+    x = g.tensor(self)
+    if dim is None:
+        x, dim = g.op("Reshape", x, g.const([-1], DType.I64)), 0
+    return g.op("Gather", x, _repeat_indices(g, counts), axis=dim % max(rank_of(self), 1))
