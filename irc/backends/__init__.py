@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 _BACKENDS: dict[str, str] = {
     "onnx": "irc.backends.onnx:OnnxBackend",
+    "torchscript": "irc.backends.torchscript:TorchScriptBackend",
 }
 """Backend name -> `module:class` of its Backend subclass."""
 

@@ -16,6 +16,7 @@ _PASSES: dict[str, str | type[Pass]] = {
     "dce": "irc.passes.dce:DeadCodeElimination",
     "cse": "irc.passes.cse:CommonSubexpressionElimination",
     "fold-constants": "irc.passes.fold_constants:FoldConstants",
+    "untie-weights": "irc.passes.untie_weights:UntieWeights",
 }
 
 

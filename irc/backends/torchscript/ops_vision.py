@@ -1,0 +1,73 @@
+"""Convolutions, pooling, batch norm, padding, resizing and einsum: vision and audio models.
+
+All are packet calls (`torch.ops.aten.conv2d(x, w, b, [1, 1], ...)`); the ones that return
+several tensors (`max_pool2d_with_indices`, the batch-norm family) unpack into one local each.
+"""
+
+from __future__ import annotations
+
+from irc.backends.torchscript.ops_aten import call
+from irc.backends.torchscript.registry import emitter
+
+emitter(
+    "aten.convolution",
+    "aten._convolution",
+    "aten.conv1d",
+    "aten.conv1d.padding",
+    "aten.conv2d",
+    "aten.conv2d.padding",
+    "aten.conv3d",
+    "aten.conv_transpose1d",
+    "aten.conv_transpose2d.input",
+    "aten.im2col",
+    "aten.einsum",
+)(call)
+
+emitter(
+    "aten.max_pool1d",
+    "aten.max_pool2d",
+    "aten.max_pool2d_with_indices",
+    "aten.max_pool3d",
+    "aten.max_pool3d_with_indices",
+    "aten.adaptive_avg_pool1d",
+    "aten.adaptive_avg_pool2d",
+    "aten._adaptive_avg_pool2d",
+)(call)
+
+emitter(
+    "aten.batch_norm",
+    "aten.native_batch_norm",
+    "aten._native_batch_norm_legit",
+    "aten._native_batch_norm_legit.no_stats",
+    "aten._native_batch_norm_legit_no_training",
+)(call)
+
+emitter(
+    "aten.pad",
+    "aten.constant_pad_nd",
+    "aten.reflection_pad1d",
+    "aten.reflection_pad2d",
+    "aten.reflection_pad3d",
+    "aten.replication_pad1d",
+    "aten.replication_pad2d",
+    "aten.replication_pad3d",
+)(call)
+
+emitter(
+    *(
+        f"aten.{name}{overload}"
+        for name in (
+            "upsample_nearest1d",
+            "upsample_nearest2d",
+            "upsample_nearest3d",
+            "_upsample_nearest_exact1d",
+            "_upsample_nearest_exact2d",
+            "_upsample_nearest_exact3d",
+            "upsample_linear1d",
+            "upsample_bilinear2d",
+            "upsample_bicubic2d",
+            "upsample_trilinear3d",
+        )
+        for overload in ("", ".vec")
+    )
+)(call)

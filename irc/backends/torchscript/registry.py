@@ -1,0 +1,57 @@
+"""The TorchScript lowering table: one emitter per IR op, registered with `@emitter`.
+
+An emitter receives the codegen state, the node, and the node's arguments (positional
+`node.args`, then `node.kwargs` by schema name); it returns one expression of TorchScript-compatible
+Python computing the node's result (a tuple or list for a multi-output node). Its docstring is the
+op's schema line:
+
+    @emitter("aten.sym_size.int")
+    def sym_size(g: Codegen, node: Node, self: Value, dim: int) -> str:
+        "sym_size.int(Tensor self, int dim) -> SymInt"
+        return f"{g.name(self)}.size({dim})"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from irc.errors import IrcError
+
+if TYPE_CHECKING:
+    from irc.backends.torchscript.codegen import Codegen
+    from irc.ir.core import Node
+
+Emitter = Callable[..., str]
+"""`emitter(codegen, node, *node.args, **node.kwargs) -> expression`."""
+
+EMITTERS: dict[str, Emitter] = {}
+
+F = TypeVar("F", bound=Emitter)
+
+
+def emitter(*ops: str) -> Callable[[F], F]:
+    """Register the decorated emitter for each of `ops` (overloads that share one schema shape)."""
+
+    def register(fn: F) -> F:
+        for op in ops:
+            if op in EMITTERS:
+                raise IrcError(f"the TorchScript backend registers {op} twice")
+            EMITTERS[op] = fn
+        return fn
+
+    return register
+
+
+def emitters() -> dict[str, Emitter]:
+    """The whole table (complete once this module is imported)."""
+    return EMITTERS
+
+
+def emit(fn: Emitter, g: Codegen, node: Node) -> str:
+    return fn(g, node, *node.args, **node.kwargs)
+
+
+# The op modules register into EMITTERS as they are imported; importing them here, once the
+# decorator exists, makes the table complete for anyone who imports this module.
+from irc.backends.torchscript import ops_aten, ops_sym, ops_vision  # noqa: E402, F401
