@@ -18,7 +18,7 @@ from irc.progress import QUIET, Progress
 
 DEFAULT_BATCH = 2
 DEFAULT_SEQUENCE = 8
-OTHER_TRACE_SIZES = {"num_choices": 3, "decoder_sequence": 6}
+OTHER_TRACE_SIZES = {"num_choices": 3, "decoder_sequence": 6, "past_sequence": 5}
 """Trace sizes of the dims the CLI has no flag for; distinct from the defaults above so that
 torch.export cannot mistake one dim for another."""
 
@@ -77,7 +77,7 @@ def trace_model(
     with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
         loaded = load(model, task)
         specs = loaded.inputs
-    named = {a for s in specs for a in s.axes if isinstance(a, str)}
+    named = {a for s in specs for a in s.axes if isinstance(a, str) and a.isidentifier()}
     wanted = {"batch": batch_size, "sequence": sequence_length, **OTHER_TRACE_SIZES}
     sizes = {k: v for k, v in wanted.items() if k in named}
     shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
@@ -234,7 +234,7 @@ def _validate(traced: Traced, target: Any, folder: Path, atol: float | None, on_
 
     tolerance = traced.loaded.task.atol if atol is None else atol
     with target.load(folder) as runner:
-        return validate(
+        report = validate(
             traced.reference,
             runner.run,
             lambda sizes, seed: traced.make_inputs(sizes, seed=seed, pad=True),
@@ -243,6 +243,46 @@ def _validate(traced: Traced, target: Any, folder: Path, atol: float | None, on_
             target.name,
             on_case,
         )
+        if traced.loaded.task.with_past and "logits" in traced.loaded.task.outputs:
+            report.generation = check_generation(traced, runner.run)
+    return report
+
+
+GENERATED_TOKENS = 20
+
+
+def check_generation(traced: Traced, step: Any, new_tokens: int = GENERATED_TOKENS) -> Any:
+    """Greedy-decode with `step` (an artifact runner) and with `model.generate`; compare tokens."""
+    import torch
+
+    from irc.validate.generate import GenerationResult, greedy_decode
+
+    batch, prompt = 2, 6
+    input_ids = traced.make_inputs({"batch": batch, "sequence": prompt, "past_sequence": 0}, seed=11)[
+        "input_ids"
+    ]
+    empty_past = {
+        spec.name: torch.zeros(
+            tuple(0 if a == "past_sequence" else batch if a == "batch" else a for a in spec.axes)
+        )
+        for spec in traced.specs
+        if spec.kind == "past"
+    }
+    model = traced.loaded.module
+    config = model.generation_config
+    pad = config.pad_token_id if config.pad_token_id is not None else config.eos_token_id
+    with torch.no_grad():
+        expected = model.generate(
+            input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            do_sample=False,
+            max_new_tokens=new_tokens,
+            pad_token_id=pad,
+        )[:, prompt:]
+    actual = greedy_decode(step, input_ids, empty_past, new_tokens)
+    eos = config.eos_token_id
+    eos_ids = tuple(eos) if isinstance(eos, (list, tuple)) else () if eos is None else (eos,)
+    return GenerationResult(expected, actual, eos_ids)
 
 
 def _manifest(

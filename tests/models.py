@@ -69,7 +69,9 @@ _CONVNEXT = dict(num_channels=3, image_size=32, hidden_sizes=[8, 16], depths=[1,
 TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "albert": dict(_ENC, embedding_size=16),
     "bart": _SEQ2SEQ,
-    "beit": dict(_VIT, use_mask_token=True),
+    # The segmentation head's feature pyramid takes 4 hidden states, `out_indices` i -> state i - 1;
+    # BEiT's config also wants each index to name a layer (0..num_hidden_layers), hence 4 layers.
+    "beit": dict(_VIT, use_mask_token=True, num_hidden_layers=4, out_indices=[1, 2, 3, 4]),
     "bert": dict(_ENC, type_vocab_size=2),
     # At 8 tokens BigBird switches itself to full attention inside forward, rebuilding its layers
     # while it is traced; asking for full attention up front keeps the trace a pure function.
@@ -77,7 +79,9 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "bigbird_pegasus": dict(_SEQ2SEQ, attention_type="original_full"),
     "blenderbot": _SEQ2SEQ,
     "blenderbot-small": _SEQ2SEQ,
-    "bloom": dict(hidden_size=32, n_layer=2, n_head=4, vocab_size=99),
+    # The sequence-classification head finds each row's last token by its pad id; without one it
+    # refuses batches above 1 (real BLOOM checkpoints set pad_token_id=3).
+    "bloom": dict(hidden_size=32, n_layer=2, n_head=4, vocab_size=99, pad_token_id=3),
     "camembert": _ROBERTA,
     "clip": dict(
         text_config=dict(
@@ -107,7 +111,8 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "convnext": _CONVNEXT,
     "convnextv2": _CONVNEXT,
     "data2vec-text": _ROBERTA,
-    "data2vec-vision": dict(_VIT, use_mask_token=True),
+    # As BEiT, but its config does not check the indices against the layers: 3 layers suffice.
+    "data2vec-vision": dict(_VIT, use_mask_token=True, num_hidden_layers=3, out_indices=[1, 2, 3, 4]),
     "deberta": dict(_ENC, type_vocab_size=2),
     "deberta-v2": dict(_ENC, type_vocab_size=2),
     "deit": _VIT,
@@ -290,7 +295,11 @@ def tiny_model(model_type: str, task: str = "default", seed: int = 0, **override
     logging.disable_progress_bar()
     torch.manual_seed(seed)
     auto = getattr(transformers, TASKS[task].auto_class)
-    return auto.from_config(tiny_config(model_type, **overrides)).eval()
+    config = tiny_config(model_type, **overrides)
+    # Where a task maps to several heads (DeiT's with and without teacher), from_config picks by
+    # `config.architectures` and fails on None; empty picks the first head, as irc's specs do.
+    config.architectures = config.architectures or []
+    return auto.from_config(config).eval()
 
 
 def tiny_checkpoint(folder: Path, model_type: str, task: str = "default", **overrides: Any) -> Path:

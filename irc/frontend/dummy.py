@@ -22,7 +22,7 @@ def make_inputs(
     gen = torch.Generator().manual_seed(seed)
     out: dict[str, torch.Tensor] = {}
     for spec in specs:
-        shape = tuple(a if isinstance(a, int) else sizes[a] for a in spec.axes)
+        shape = tuple(_size(a, sizes) for a in spec.axes)
         out[spec.name] = _fill(spec, shape, config, gen, pad)
     return out
 
@@ -50,6 +50,18 @@ def _fill(
         corner = torch.randint(0, 500, (*shape[:-1], 2), generator=gen)
         extent = torch.randint(0, 500, (*shape[:-1], 2), generator=gen)
         return torch.cat([corner, corner + extent], dim=-1)
-    if spec.kind == "float":
+    if spec.kind in ("float", "past"):
         return torch.randn(shape, generator=gen)
     raise ValueError(f"input kind {spec.kind!r} has no generator")
+
+
+def _size(axis: str | int, sizes: dict[str, int]) -> int:
+    """An axis' size: an int, a dim name, or an expression of names (`past_sequence + sequence`)."""
+    if isinstance(axis, int):
+        return axis
+    if axis in sizes:
+        return sizes[axis]
+    from irc.ir.dims import SymDim, parse_dim
+
+    dim = parse_dim(axis)
+    return dim.evaluate(sizes) if isinstance(dim, SymDim) else dim

@@ -72,7 +72,7 @@ def resolve_task(model_type: str, task: str | None, architectures: list[str] | N
     spec = get_task(name, model_type)
     outputs = task_outputs(model_type, name)
     if outputs != spec.outputs:
-        spec = TaskSpec(spec.name, spec.auto_class, spec.mapping, outputs, spec.atol)
+        spec = TaskSpec(spec.name, spec.auto_class, spec.mapping, outputs, spec.atol, spec.with_past)
     return spec, detected
 
 
@@ -90,7 +90,7 @@ def load_from_folder(path: str | Path, task: str | None) -> LoadedModel:
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelLoadError(f"cannot load {spec.auto_class} from {folder}: {exc}") from exc
     module.eval()
-    inputs = model_inputs(model_type, spec.name, module.config)
+    inputs = _inputs(module, model_type, spec)
     return LoadedModel(module, module.config, model_type, spec, str(folder), inputs, detected)
 
 
@@ -105,10 +105,19 @@ def load_from_module(module: Any, task: str | None) -> LoadedModel:
     architectures = [type(module).__name__]
     spec, detected = resolve_task(model_type, task, architectures)
     module.eval()
-    inputs = model_inputs(model_type, spec.name, config)
+    inputs = _inputs(module, model_type, spec)
     return LoadedModel(
         module, config, model_type, spec, f"<module {type(module).__name__}>", inputs, detected
     )
+
+
+def _inputs(module: Any, model_type: str, spec: TaskSpec) -> tuple[InputSpec, ...]:
+    inputs = model_inputs(model_type, spec.name, module.config)
+    if spec.with_past:
+        from irc.frontend.cache import past_inputs
+
+        inputs += past_inputs(module)
+    return inputs
 
 
 def load(model: Any, task: str | None) -> LoadedModel:

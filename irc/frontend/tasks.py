@@ -12,7 +12,7 @@ a head (its auto mappings).
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from irc.errors import TaskError
@@ -49,6 +49,8 @@ class TaskSpec:
     outputs: tuple[str, ...]
     """Output names in artifact order; a name the model does not return is left out."""
     atol: float = 1e-4
+    with_past: bool = False
+    """The key/value cache is an input (`past_key_values.{i}.key`) and an output (`present.{i}.key`)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,16 @@ TASKS: dict[str, TaskSpec] = {
             "logits",
         ),
         _task("masked-im", "AutoModelForMaskedImageModeling", "FOR_MASKED_IMAGE_MODELING_", "reconstruction"),
+        TaskSpec(
+            "default-with-past", "AutoModel", "MODEL_MAPPING_NAMES", ("last_hidden_state",), with_past=True
+        ),
+        TaskSpec(
+            "causal-lm-with-past",
+            "AutoModelForCausalLM",
+            "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
+            ("logits",),
+            with_past=True,
+        ),
     )
 }
 
@@ -186,6 +198,26 @@ MODELS: dict[str, ModelSpec] = {
 """Model types by transformers `model_type`; a model type absent here has no spec yet."""
 
 
+DECODERS = frozenset(
+    {
+        "gpt2",
+        "gpt_neo",
+        "gptj",
+        "codegen",
+        "bloom",
+        "llama",
+        "mistral",
+        "qwen2",
+        "phi3",
+        "gemma",
+        "gpt_neox",
+        "opt",
+        "falcon",
+    }
+)
+"""Decoder-only model types whose cache irc exports (`-with-past` tasks)."""
+
+
 def _head_class(model_type: str, task: TaskSpec) -> str | None:
     """The transformers class name of `model_type`'s head for `task`, or None when it has none."""
     from transformers.models.auto import modeling_auto
@@ -204,7 +236,9 @@ def supported_tasks(model_type: str) -> list[str]:
     return [
         name
         for name, spec in TASKS.items()
-        if _head_class(model_type, spec) is not None and (not model.tasks or name in model.tasks)
+        if _head_class(model_type, spec) is not None
+        and (not model.tasks or name in model.tasks)
+        and (not spec.with_past or model_type in DECODERS)
     ]
 
 
@@ -219,8 +253,9 @@ def get_model(model_type: str) -> ModelSpec:
 
 
 def get_task(task: str, model_type: str) -> TaskSpec:
-    """The spec of `task` for `model_type`; a TaskError lists what is supported instead."""
-    get_model(model_type)
+    """The spec of `task` for `model_type`, at the wider of the task's and the architecture's
+    atol; a TaskError lists what is supported instead."""
+    model = get_model(model_type)
     if task not in TASKS:
         raise TaskError(
             f"unknown task {task!r}. Tasks for {model_type}: {', '.join(supported_tasks(model_type))}."
@@ -230,7 +265,10 @@ def get_task(task: str, model_type: str) -> TaskSpec:
             f"{model_type} has no {task} head in transformers. Tasks for {model_type}: "
             f"{', '.join(supported_tasks(model_type))}."
         )
-    return TASKS[task]
+    spec = TASKS[task]
+    # ModelSpec.atol is where an architecture documents a wider tolerance; validation reads the
+    # task spec's, so the wider of the two has to be carried over here.
+    return replace(spec, atol=model.atol) if model.atol > spec.atol else spec
 
 
 def task_outputs(model_type: str, task: str) -> tuple[str, ...]:
@@ -282,7 +320,8 @@ def _text_inputs(accepted: set[str], task: str, config: Any) -> list[InputSpec]:
     if "bbox" in accepted:
         specs.append(InputSpec("bbox", (*axes, 4), "bbox"))
     if "attention_mask" in accepted:
-        specs.append(InputSpec("attention_mask", axes, "mask"))
+        mask_axes = ("batch", "past_sequence + sequence") if task.endswith("-with-past") else axes
+        specs.append(InputSpec("attention_mask", mask_axes, "mask"))
     # One token type (RoBERTa and its kin) means the input carries nothing: Optimum leaves it out.
     if "token_type_ids" in accepted and int(getattr(config, "type_vocab_size", 0) or 0) > 1:
         specs.append(InputSpec("token_type_ids", axes, "type_ids"))

@@ -18,11 +18,12 @@ import sympy
 import torch
 
 from irc.errors import TraceError
+from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
 from irc.frontend.loading import LoadedModel
 from irc.frontend.tasks import InputSpec
 from irc.frontend.ties import find_tie_groups, repoint_tied_uses
 from irc.ir.core import Graph, Node, Param, Value
-from irc.ir.dims import Dim, make_dim
+from irc.ir.dims import Dim, SymDim, make_dim, parse_dim
 from irc.ir.dtypes import DType
 from irc.ir.ops import op_name_of
 from irc.ir.types import ScalarType, TensorType, Type
@@ -56,28 +57,50 @@ _SYM_OPS = {
 
 
 class _TaskModule(torch.nn.Module):
-    """Positional inputs in, the task's outputs out, as a tuple."""
+    """Positional inputs in, the task's outputs out, as a tuple.
 
-    def __init__(self, model: torch.nn.Module, arg_names: list[str], wanted: tuple[str, ...]) -> None:
+    With `past_count` > 0 the last `past_count` inputs are the flat key/value cache: they are
+    packed into a Cache for the model, and the cache it returns is flattened after the outputs.
+    """
+
+    def __init__(
+        self, model: torch.nn.Module, arg_names: list[str], wanted: tuple[str, ...], past_count: int = 0
+    ) -> None:
         super().__init__()
         self.model = model
         self.arg_names = arg_names
         self.wanted = wanted
+        self.past_count = past_count
         # torch.export restores module attributes after tracing and may run a copy of this
         # module, so the returned names go out through a module-level record under a key that
         # copies share.
         self.key = uuid.uuid4().hex
 
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        kwargs = dict(zip(self.arg_names, args, strict=True))
-        out = self.model(**kwargs, use_cache=False, return_dict=True)
+        plain = len(args) - self.past_count
+        kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
+        if self.past_count:
+            kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:])
+        out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
         names = [k for k in self.wanted if k in out and out[k] is not None]
+        values = [out[k] for k in names]
+        if self.past_count:
+            presents = flatten_cache(returned_cache(out))
+            names += present_names(len(presents))
+            values += presents
         _RETURNED[self.key] = names
-        return tuple(out[k] for k in names)
+        return tuple(values)
 
     @property
     def returned(self) -> list[str]:
         return _RETURNED.pop(self.key, [])
+
+
+def _wrap(loaded: LoadedModel, names: list[str]) -> _TaskModule:
+    by_name = {s.name: s for s in loaded.inputs}
+    specs = [by_name[n] for n in names]
+    plain = [s.model_arg for s in specs if s.kind != "past"]
+    return _TaskModule(loaded.module, plain, loaded.task.outputs, len(specs) - len(plain))
 
 
 _RETURNED: dict[str, list[str]] = {}
@@ -85,8 +108,7 @@ _RETURNED: dict[str, list[str]] = {}
 
 def call_reference(loaded: LoadedModel, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Run the original model the way the trace sees it; outputs by name."""
-    by_name = {s.name: s for s in loaded.inputs}
-    wrapper = _TaskModule(loaded.module, [by_name[n].model_arg for n in inputs], loaded.task.outputs)
+    wrapper = _wrap(loaded, list(inputs))
     with torch.no_grad():
         values = wrapper(*inputs.values())
     return dict(zip(wrapper.returned, values, strict=True))
@@ -94,7 +116,7 @@ def call_reference(loaded: LoadedModel, inputs: dict[str, torch.Tensor]) -> dict
 
 def trace(loaded: LoadedModel, specs: tuple[InputSpec, ...], dummy: dict[str, torch.Tensor]) -> Graph:
     """Export `loaded` at the dummy inputs' shapes, with every named axis dynamic."""
-    wrapper = _TaskModule(loaded.module, [s.model_arg for s in specs], loaded.task.outputs)
+    wrapper = _wrap(loaded, [s.name for s in specs])
     dynamic = tuple(
         {i: torch.export.Dim.DYNAMIC for i, a in enumerate(s.axes) if isinstance(a, str)} for s in specs
     )
@@ -154,7 +176,7 @@ class _Importer:
         self.loaded = loaded
         self.graph = Graph(loaded.model_type.replace("-", "_"))
         self.env: dict[Any, Any] = {}
-        self.symbols: dict[sympy.Symbol, sympy.Symbol] = {}
+        self.symbols: dict[sympy.Symbol, sympy.Expr] = {}
 
     def run(self) -> Graph:
         fx_nodes = list(self.program.graph.nodes)
@@ -171,7 +193,10 @@ class _Importer:
 
     # -- dims and types --------------------------------------------------------------------
     def _name_symbols(self, placeholders: list[Any]) -> None:
+        """Map torch's symbols to the specs' dim names; an axis named by an expression
+        (`past_sequence + sequence`) maps its symbol to that expression once its names are known."""
         users = [n for n in placeholders if n.name not in self._lifted_targets()]
+        derived: list[tuple[sympy.Expr, str]] = []
         for spec, fx_node in zip(self.specs, users, strict=True):
             shape = fx_node.meta["val"].shape
             if len(shape) != len(spec.axes):
@@ -188,15 +213,24 @@ class _Importer:
                         f"(--batch-size/--sequence-length) or export with static shapes."
                     )
                 expr = size.node.expr
-                if isinstance(expr, sympy.Symbol):
+                if not isinstance(expr, sympy.Symbol):
+                    continue
+                if _NAME.fullmatch(name):
                     self.symbols.setdefault(expr, sympy.Symbol(name, integer=True, positive=True))
+                else:
+                    derived.append((expr, name))
+        for expr, name in derived:
+            if expr not in self.symbols:
+                dim = parse_dim(name)
+                self.symbols[expr] = dim.expr if isinstance(dim, SymDim) else sympy.Integer(dim)
 
     def _dim(self, size: Any) -> Dim:
         if isinstance(size, int):
             return size
         expr = size.node.expr
         renamed = expr.xreplace(self.symbols)
-        for sym in renamed.free_symbols - set(self.symbols.values()):
+        named = set().union(*(e.free_symbols for e in self.symbols.values()))
+        for sym in renamed.free_symbols - named:
             # A size torch.export could not relate to any input (data-dependent): keep its own name.
             renamed = renamed.xreplace({sym: sympy.Symbol(str(sym), integer=True, positive=True)})
         return make_dim(renamed)
@@ -311,6 +345,7 @@ def _module_path(fx_node: Any) -> str:
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _TORCH_FILE = re.compile(r"(^|/)torch/")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _source_line(fx_node: Any) -> str | None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from irc.validate.compare import OutputResult
+
+LABELS = {"onnx": "ONNX", "torchscript": "TorchScript", "neuron": "Neuron"}
+"""Backend name -> how the validation log writes it."""
 
 _OK = "✓"
 _BAD = "x"
@@ -34,10 +38,13 @@ class ValidationReport:
 
     backend: str
     cases: list[CaseResult] = field(default_factory=list)
+    generation: Any = None
+    """A GenerationResult when the task decodes (with-past tasks), else None."""
 
     @property
     def passed(self) -> bool:
-        return bool(self.cases) and all(c.passed for c in self.cases)
+        generated = self.generation is None or bool(self.generation)
+        return bool(self.cases) and all(c.passed for c in self.cases) and generated
 
     def __bool__(self) -> bool:
         return self.passed
@@ -46,7 +53,7 @@ class ValidationReport:
         return max((o.max_abs_diff for c in self.cases for o in c.outputs), default=0.0)
 
     def format(self) -> str:
-        label = self.backend.upper() if self.backend == "onnx" else self.backend.capitalize()
+        label = LABELS.get(self.backend, self.backend.capitalize())
         lines: list[str] = []
         for case in self.cases:
             sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items())
@@ -57,6 +64,9 @@ class ValidationReport:
             lines.append(f"\t-[{mark}] {label} model output names {verb} reference model ({names})")
             for out in case.outputs:
                 lines.extend(_format_output(label, out))
+        if self.generation is not None:
+            lines.append(f"Generating with the {label} model...")
+            lines.append(f"\t{self.generation.format()}")
         verdict = "All good" if self.passed else "Validation FAILED"
         lines.append(
             f"{verdict}: max abs diff {self.max_abs_diff():.3g} over {len(self.cases)} input shapes."
@@ -64,9 +74,13 @@ class ValidationReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
+        generation = None
+        if self.generation is not None:
+            generation = {"passed": bool(self.generation), "tokens": self.generation.expected.shape[1]}
         return {
             "backend": self.backend,
             "passed": self.passed,
+            "generation": generation,
             "cases": [
                 {
                     "sizes": c.sizes,

@@ -17,13 +17,17 @@ def validation_sizes(traced: dict[str, int]) -> list[dict[str, int]]:
     """Two or more size sets, each differing from the traced sizes on every named dim.
 
     Smaller and larger than the trace, so that a dim baked into the artifact shows up as a
-    failure, and batch 1 (a size torch.export never traces with) among them.
+    failure, and batch 1 (a size torch.export never traces with) among them. A cache adds past
+    lengths 0 and 1.
     """
     smaller = {name: max(1, size - (size // 2 + 1)) for name, size in traced.items()}
     larger = {name: size + 3 + (size % 2) for name, size in traced.items()}
     much_larger = {name: 2 * size + 7 for name, size in traced.items()}
-    cases = [c for c in (smaller, larger, much_larger) if all(c[k] != traced[k] for k in traced)]
-    return cases[:2]
+    cases = [c for c in (smaller, larger, much_larger) if all(c[k] != traced[k] for k in traced)][:2]
+    if "past_sequence" in traced:
+        # The first decoding step runs with an empty cache, the second with one token in it.
+        cases += [{**cases[0], "past_sequence": 0}, {**cases[1], "past_sequence": 1}]
+    return cases
 
 
 def validate(

@@ -1,0 +1,84 @@
+"""The key/value cache as flat tensors: `past_key_values.{i}.key` in, `present.{i}.key` out.
+
+Transformers 5 keeps the cache in a `Cache` object. The traced wrapper builds one from flat
+input tensors and flattens the one the model returns, so the IR (and every artifact) sees plain
+named tensors whatever cache class the model uses. The layout of each layer (heads, head size;
+multi-query and grouped-query models have fewer key/value heads) is read off one real forward
+pass rather than guessed from the config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from irc.errors import TraceError
+from irc.frontend.tasks import InputSpec
+
+PAST = "past_sequence"
+TOTAL = "past_sequence + sequence"
+
+
+def build_cache(config: Any, flat: tuple[torch.Tensor, ...]) -> Any:
+    """A DynamicCache holding `flat` = (key0, value0, key1, value1, ...)."""
+    from transformers import DynamicCache
+
+    pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+    return DynamicCache(pairs, config=config)
+
+
+def cache_keyword(model: Any) -> str:
+    """`cache` where the model takes it (transformers 5.24 deprecates `past_key_values`, to be
+    removed in 5.40), else `past_key_values`."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def returned_cache(out: Any) -> Any:
+    for key in ("past_key_values", "cache"):
+        if key in out and out[key] is not None:
+            return out[key]
+    raise TraceError(f"the model returned no cache ({', '.join(out.keys())}); it cannot export with past.")
+
+
+def flatten_cache(cache: Any) -> list[torch.Tensor]:
+    """(key0, value0, key1, value1, ...) of a returned cache."""
+    layers = getattr(cache, "layers", None)
+    if layers is None:
+        raise TraceError(f"the model returned a {type(cache).__name__} cache, which irc cannot flatten yet.")
+    flat: list[torch.Tensor] = []
+    for layer in layers:
+        flat.extend((layer.keys, layer.values))
+    return flat
+
+
+def present_names(count: int) -> list[str]:
+    return [f"present.{i // 2}.{'key' if i % 2 == 0 else 'value'}" for i in range(count)]
+
+
+def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Per layer, the (key, value) shapes with batch and sequence axes left out: (heads, head_dim)."""
+    ids = torch.zeros((1, 3), dtype=torch.long)
+    with torch.no_grad():
+        out = module(input_ids=ids, use_cache=True, return_dict=True)
+    flat = flatten_cache(returned_cache(out))
+    layout = []
+    for key, value in zip(flat[0::2], flat[1::2], strict=True):
+        if key.dim() != 4 or key.shape[2] != 3:
+            raise TraceError(
+                f"{type(module).__name__} keeps its cache as {tuple(key.shape)} per layer; irc expects "
+                "(batch, heads, sequence, head_dim)."
+            )
+        layout.append(((key.shape[1], key.shape[3]), (value.shape[1], value.shape[3])))
+    return layout
+
+
+def past_inputs(module: Any) -> tuple[InputSpec, ...]:
+    """`past_key_values.{i}.key` / `.value` inputs shaped (batch, heads, past_sequence, head_dim)."""
+    specs = []
+    for i, ((kh, kd), (vh, vd)) in enumerate(probe_layout(module)):
+        specs.append(InputSpec(f"past_key_values.{i}.key", ("batch", kh, PAST, kd), "past", "float32"))
+        specs.append(InputSpec(f"past_key_values.{i}.value", ("batch", vh, PAST, vd), "past", "float32"))
+    return tuple(specs)
