@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from irc.cli.main import main
+from irc.frontend.tasks import MODELS
 from tests.models import tiny_checkpoint
 
 
@@ -46,3 +47,23 @@ def test_export_without_task_uses_the_checkpoints_head(
     ckpt = tiny_checkpoint(tmp_path / "ckpt", "bert", "token-classification")
     assert main(["export", "--model", str(ckpt), str(tmp_path / "out")]) == 0
     assert json.loads((tmp_path / "out" / "irc.json").read_text())["task"] == "token-classification"
+
+
+def _head_task(model_type: str) -> str:
+    from irc.frontend.tasks import supported_tasks
+
+    tasks = [t for t in supported_tasks(model_type) if not t.endswith("-with-past")]
+    return next((t for t in tasks if t != "default"), tasks[0])
+
+
+@pytest.mark.parametrize("model_type", sorted(MODELS))
+def test_every_model_type_lists_tasks_and_detects_its_head(model_type: str, tmp_path: Path) -> None:
+    from irc.api import list_tasks
+
+    task = _head_task(model_type)
+    ckpt = tiny_checkpoint(tmp_path / "ckpt", model_type, task)
+    listing = list_tasks(ckpt)
+    assert listing.model_type == model_type
+    assert listing.detected == task, (listing.architecture, task)
+    assert task in [t.name for t in listing.tasks]
+    assert all(t.inputs and t.outputs for t in listing.tasks)
