@@ -34,7 +34,13 @@ def _fill(
         # Special ids (pad, bos, eos) change what some models compute; keep to ordinary tokens.
         text_config = getattr(config, "text_config", None) or config
         high = int(getattr(text_config, "vocab_size", 100))
-        return torch.randint(min(5, high - 1), high, shape, generator=gen)
+        ids = torch.randint(min(5, high - 1), high, shape, generator=gen)
+        eos = getattr(config, "eos_token_id", None)
+        if spec.name == "input_ids" and getattr(config, "is_encoder_decoder", False) and isinstance(eos, int):
+            # Encoder-decoder tokenizers end every text with </s>; BART's classification head
+            # reads the hidden state there and refuses inputs without one.
+            ids[..., -1] = eos
+        return ids
     if spec.kind == "type_ids":
         high = max(1, int(getattr(config, "type_vocab_size", 1) or 1))
         return torch.randint(0, high, shape, generator=gen)

@@ -183,3 +183,30 @@ def like_factories(b: GraphMaker) -> None:
 @case()
 def scalar_tensor(b: GraphMaker) -> None:
     b.output(b.op("aten.scalar_tensor", 2.5, dtype=torch.float32))
+
+
+@case(BATCH)
+def feature_dropout_eval(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 3, 4, 4))
+    b.output(b.op("aten.feature_dropout", x, 0.1, False))
+
+
+@case(BATCH)
+def copy_broadcasts_and_casts(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 3))
+    src = b.input("src", "i64", (3,))
+    same = b.input("same", "f32", ("batch", 3))
+    b.output(b.op("aten.copy", x, src), b.op("aten.copy", x, same))
+
+
+@case(BATCH)
+def fill(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 3))
+    i = b.input("i", "i64", ("batch", 2))
+    v = b.input("v", "f32", ())
+    b.output(
+        b.op("aten.fill.Scalar", x, 2.5),
+        b.op("aten.fill.Scalar", i, 3),
+        b.op("aten.fill.Tensor", x, v),
+        b.op("aten.fill.Tensor", i, v),
+    )

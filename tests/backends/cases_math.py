@@ -290,3 +290,18 @@ def cumsum(b: GraphMaker) -> None:
     x = b.input("x", "i32", ("batch", 6))
     f = b.input("f", "f32", ("batch", 6))
     b.output(b.op("aten.cumsum", x, 1), b.op("aten.cumsum", f, 0))
+
+
+@case(BATCH, atol=1e-4)
+def linalg_vector_norm(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 3, 4, 5))
+    inf = float("inf")
+    b.output(
+        b.op("aten.linalg_vector_norm", x, 2, [1, 2], True),
+        b.op("aten.linalg_vector_norm", x),
+        b.op("aten.linalg_vector_norm", x, 1, [-1]),
+        b.op("aten.linalg_vector_norm", x, inf, [1]),
+        b.op("aten.linalg_vector_norm", x, -inf, [2, 3], True),
+        b.op("aten.linalg_vector_norm", x, 0, [1]),
+        b.op("aten.linalg_vector_norm", x, 3, [3]),
+    )

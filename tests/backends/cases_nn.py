@@ -196,3 +196,9 @@ def einsum(b: GraphMaker) -> None:
         b.op("aten.einsum", "bsd,de", [m, w]),
         b.op("aten.einsum", "b s d -> b d", [m]),
     )
+
+
+@case(BATCH)
+def pixel_shuffle(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 8, 3, 5))
+    b.output(b.op("aten.pixel_shuffle", x, 2))

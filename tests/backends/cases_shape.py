@@ -236,3 +236,31 @@ def repeat_interleave(b: GraphMaker) -> None:
         b.op("aten.repeat_interleave.self_Tensor", x, counts, 2),
         b.op("aten.repeat_interleave.Tensor", counts),
     )
+
+
+@case(SEQ)
+def slice_scatter(b: GraphMaker) -> None:
+    x = b.input("x", "i64", ("batch", "seq"))
+    z = b.input("z", "i64", ("batch", "seq"))
+    col = b.input("col", "i64", ("batch", 1))
+    shifted = b.op("aten.slice.Tensor", x, 1, 0, -1, out_shape=("batch", "seq - 1"))
+    y = b.input("y", "f32", ("batch", 6, 3))
+    src = b.input("src", "f32", ("batch", 2, 3))
+    b.output(
+        b.op("aten.slice_scatter", z, shifted, 1, 1, INT64_MAX),
+        b.op("aten.slice_scatter", z, col, 1, 0, 1),
+        b.op("aten.slice_scatter", y, src, -2, -4, INT64_MAX, 2),
+        b.op("aten.slice_scatter", y, src, 1, 1, 3),
+    )
+
+
+@case(SEQ)
+def select_scatter(b: GraphMaker) -> None:
+    z = b.input("z", "f32", ("batch", "seq", 4))
+    src = b.input("src", "f32", ("batch", 4))
+    last = b.op("sym.sub", b.op("aten.sym_size.int", z, 1), 1)
+    b.output(
+        b.op("aten.select_scatter", z, src, 1, 0),
+        b.op("aten.select_scatter", z, src, 1, -1),
+        b.op("aten.select_scatter", z, src, -2, last),
+    )

@@ -50,6 +50,19 @@ def dropout(g: Builder, node: Node, input: Value, p: float, train: bool) -> str:
     return g.tensor(input)
 
 
+@lowering("aten.feature_dropout")
+def feature_dropout(g: Builder, node: Node, input: Value, p: float, train: bool) -> str:
+    """feature_dropout(Tensor input, float p, bool train) -> Tensor"""
+    return dropout(g, node, input, p, train)
+
+
+@lowering("aten.copy")
+def copy(g: Builder, node: Node, self: Value, src: Value, non_blocking: bool = False) -> str:
+    """copy(Tensor self, Tensor src, bool non_blocking=False) -> Tensor"""
+    # The result is src broadcast to self's shape, in self's dtype.
+    return g.op("Expand", g.tensor(src, out_dtype(node)), g.shape(self))
+
+
 # -- sizes ------------------------------------------------------------------------------------
 @lowering("aten.sym_size.int")
 def sym_size(g: Builder, node: Node, self: Value, dim: int) -> str:
@@ -248,3 +261,9 @@ def scalar_tensor(g: Builder, node: Node, s: Arg, **_: Arg) -> str:
     """scalar_tensor(Scalar s, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None,
     bool? pin_memory=None) -> Tensor"""
     return g.tensor(s, out_dtype(node))
+
+
+@lowering("aten.fill.Scalar", "aten.fill.Tensor")
+def fill_(g: Builder, node: Node, self: Value, value: Arg) -> str:
+    """fill.Tensor(Tensor self, Tensor value) -> Tensor; fill.Scalar takes a Scalar value."""
+    return _fill_like(g, node, self, value)

@@ -7,6 +7,7 @@ computes in `torch.result_type` of its operands.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from irc.backends.onnx.builder import Builder, dtype_of, floordiv, out_dtype, promote, rank_of, remainder
@@ -309,6 +310,40 @@ _REDUCE = {
 
 for _op, _onnx in _REDUCE.items():
     lowering(_op)(_reduce(_onnx))
+
+
+@lowering("aten.linalg_vector_norm")
+def linalg_vector_norm(
+    g: Builder,
+    node: Node,
+    self: Value,
+    ord: Arg = 2,
+    dim: Arg = None,
+    keepdim: bool = False,
+    *,
+    dtype: Arg = None,
+) -> str:
+    """linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *,
+    ScalarType? dtype=None) -> Tensor"""
+    if isinstance(ord, Value):
+        raise LoweringError("linalg_vector_norm needs a constant ord")
+    dtype_ = out_dtype(node)
+    x = g.tensor(self, dtype_)
+    axes = axes_of(dim, rank_of(self))
+    if ord == 2:
+        return g.reduce("ReduceL2", x, axes, keepdim)
+    if ord == 1:
+        return g.reduce("ReduceL1", x, axes, keepdim)
+    if ord == math.inf:
+        return g.reduce("ReduceMax", g.op("Abs", x), axes, keepdim)
+    if ord == -math.inf:
+        return g.reduce("ReduceMin", g.op("Abs", x), axes, keepdim)
+    if ord == 0:
+        nonzero = g.op("Not", g.op("Equal", x, g.const(0, dtype_)))
+        return g.reduce("ReduceSum", g.cast(nonzero, DType.BOOL, dtype_), axes, keepdim)
+    powered = g.op("Pow", g.op("Abs", x), g.const(float(ord), dtype_))
+    total = g.reduce("ReduceSum", powered, axes, keepdim)
+    return g.op("Pow", total, g.const(1.0 / float(ord), dtype_))
 
 
 @lowering("aten.max.dim", "aten.min.dim")

@@ -385,3 +385,12 @@ def _repeat_kv(g: Builder, query: Value, kv: Value) -> str:
     heads = g.const([heads_q], DType.I64)
     shape = g.op("Concat", g.shape(kv, 0, rank - 3), heads, g.shape(kv, rank - 2, rank), axis=0)
     return g.op("Reshape", g.op("Expand", spread, repeats), shape, allowzero=1)
+
+
+@lowering("aten.pixel_shuffle")
+def pixel_shuffle(g: Builder, node: Node, self: Value, upscale_factor: int) -> str:
+    """pixel_shuffle(Tensor self, int upscale_factor) -> Tensor"""
+    if rank_of(self) != 4:
+        raise LoweringError(f"pixel_shuffle is lowered for 4-D inputs only, not rank {rank_of(self)}")
+    # DepthToSpace in CRD mode orders the channels as torch's pixel_shuffle does.
+    return g.op("DepthToSpace", g.tensor(self), blocksize=upscale_factor, mode="CRD")

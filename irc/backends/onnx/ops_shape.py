@@ -68,6 +68,49 @@ def select(g: Builder, node: Node, self: Value, dim: int, index: Arg) -> str:
     return g.op("Gather", g.tensor(self), g.tensor(index, DType.I64), axis=dim % rank_of(self))
 
 
+def _scatter_along(g: Builder, self: Value, src: str, src_shape: str, dim: int, index: str) -> str:
+    """`self` with `src` written at positions `index` (1-D int64) along `dim`."""
+    rank = rank_of(self)
+    bcast = [1] * rank
+    bcast[dim] = -1
+    indices = g.op("Expand", g.op("Reshape", index, g.const(bcast, DType.I64)), src_shape)
+    return g.op("ScatterElements", g.tensor(self), indices, src, axis=dim)
+
+
+@lowering("aten.slice_scatter")
+def slice_scatter(
+    g: Builder,
+    node: Node,
+    self: Value,
+    src: Value,
+    dim: int = 0,
+    start: Arg = None,
+    end: Arg = None,
+    step: Arg = 1,
+) -> str:
+    """slice_scatter(Tensor self, Tensor src, int dim=0, SymInt? start=None, SymInt? end=None,
+    SymInt step=1) -> Tensor"""
+    dim = dim % rank_of(self)
+    start = 0 if start is None else start
+    end = INT64_MAX if end is None else end
+    # Slicing arange(size) the way torch slices self gives the written positions exactly.
+    positions = g.op("Range", g.const(0, DType.I64), g.dim(self, dim), g.const(1, DType.I64))
+    axes = g.const([0], DType.I64)
+    index = g.op("Slice", positions, g.ints([start]), g.ints([end]), axes, g.ints([step]))
+    updates = g.tensor(src, dtype_of(self))
+    return _scatter_along(g, self, updates, g.shape(src), dim, index)
+
+
+@lowering("aten.select_scatter")
+def select_scatter(g: Builder, node: Node, self: Value, src: Value, dim: int, index: Arg) -> str:
+    """select_scatter(Tensor self, Tensor src, int dim, SymInt index) -> Tensor"""
+    dim = dim % rank_of(self)
+    at = g.op("Mod", g.ints([index]), g.dim(self, dim), fmod=0)  # a negative index counts from the end
+    axis = g.const([dim], DType.I64)
+    updates = g.op("Unsqueeze", g.tensor(src, dtype_of(self)), axis)
+    return _scatter_along(g, self, updates, g.op("Shape", updates), dim, at)
+
+
 @lowering("aten.squeeze.dim", "aten.squeeze.dims", "aten.squeeze")
 def squeeze(g: Builder, node: Node, self: Value, dim: Arg = None) -> str:
     """squeeze.dims(Tensor(a) self, int[] dim) -> Tensor(a); only size-1 axes go (others stay)."""

@@ -116,6 +116,7 @@ emitter(
     "aten.argmax",
     "aten.argmin",
     "aten.cumsum",
+    "aten.linalg_vector_norm",
 )(call)
 
 # -- neural-network ops -------------------------------------------------------------------------
@@ -161,6 +162,12 @@ def dropout(g: Codegen, node: Node, input: Arg, p: float, train: bool) -> str:
     return g.name(input)
 
 
+@emitter("aten.feature_dropout")
+def feature_dropout(g: Codegen, node: Node, input: Arg, p: float, train: bool) -> str:
+    """feature_dropout(Tensor input, float p, bool train) -> Tensor; only the identity of eval mode."""
+    return dropout(g, node, input, p, train)
+
+
 # -- views, slices, joins, indexing -------------------------------------------------------------
 emitter(
     "aten.view",
@@ -196,6 +203,9 @@ emitter(
     "aten.repeat_interleave.Tensor",
     "aten.repeat_interleave.self_Tensor",
     "aten.repeat_interleave.self_int",
+    "aten.slice_scatter",
+    "aten.select_scatter",
+    "aten.pixel_shuffle",
 )(call)
 
 # -- aliases, casts and factories ---------------------------------------------------------------
@@ -211,6 +221,7 @@ emitter(
     "aten.to.other",
     "aten._to_copy",
     "aten.type_as",
+    "aten.copy",
 )(call)
 
 emitter(
@@ -230,4 +241,6 @@ emitter(
     "aten.empty_like",
     "aten.full_like",
     "aten.scalar_tensor",
+    "aten.fill.Scalar",
+    "aten.fill.Tensor",
 )(call)
