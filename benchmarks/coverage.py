@@ -1,0 +1,315 @@
+"""Export and validate every (model type, task) on tiny configs, per backend; write docs/coverage.md.
+
+    python benchmarks/coverage.py [--backends onnx,torchscript] [--jobs 2] [--only MODEL_TYPE ...]
+
+Each cell is a tiny random model (tests/models.py) exported with `irc.export(..., validate=True)`:
+traced at one shape and compared with PyTorch at two others. Cells run in `--jobs` spawned worker
+processes with one torch thread each. With `--only` the matrix is printed but docs/coverage.md is
+left alone unless `--output` names a file, so a partial run never replaces the full matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# `tests.coverage_cells` and `tests.models` live next to irc, not inside it; spawned workers
+# inherit this sys.path from the parent.
+sys.path.insert(0, str(ROOT))
+
+from tests.coverage_cells import KNOWN_FAILURES, CellResult, cells, run_cell  # noqa: E402
+
+DEFAULT_OUTPUT = ROOT / "docs" / "coverage.md"
+PASS, FAIL, NO_HEAD = "✓", "✗", "–"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+    backends = _available_backends(args.backends.split(","))
+    todo = _select(cells(), args.only)
+    if not todo or not backends:
+        print("nothing to run", file=sys.stderr)
+        return 2
+    command = _command_line(argv)
+    started = time.perf_counter()
+    results = run_all(todo, backends, args.jobs)
+    wall = time.perf_counter() - started
+    text = render(results, todo, backends, command, args.jobs, wall)
+    output = args.output or (None if args.only else DEFAULT_OUTPUT)
+    if output is None:
+        print(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}")
+    for backend in backends:
+        passed = sum(r.passed for r in results if r.backend == backend)
+        print(f"{backend}: {passed}/{len(todo)} cells passed")
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backends", default="onnx,torchscript", help="comma-separated backend names")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--only", nargs="+", metavar="MODEL_TYPE", help="run only these model types")
+    parser.add_argument(
+        "--output", type=Path, help="markdown file to write (default docs/coverage.md, none with --only)"
+    )
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def _available_backends(wanted: list[str]) -> list[str]:
+    from irc.backends import backend_names
+
+    known = set(backend_names())
+    for name in wanted:
+        if name not in known:
+            print(f"skipping backend {name}: irc.backends.backend_names() does not list it yet", flush=True)
+    return [name for name in wanted if name in known]
+
+
+def _select(all_cells: list[tuple[str, str]], only: list[str] | None) -> list[tuple[str, str]]:
+    if not only:
+        return all_cells
+    unknown = sorted(set(only) - {m for m, _ in all_cells})
+    if unknown:
+        print(f"no cells for model type(s): {', '.join(unknown)}", file=sys.stderr)
+    return [(m, t) for m, t in all_cells if m in only]
+
+
+def _command_line(argv: Sequence[str] | None) -> str:
+    args = list(sys.argv[1:] if argv is None else argv)
+    return " ".join(["python benchmarks/coverage.py", *args])
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+def _init_worker() -> None:
+    # Two workers on two cores: intra-op threads beyond one per worker only contend.
+    import warnings
+
+    import torch
+
+    torch.set_num_threads(1)
+    # torch.export's deprecation notices and transformers' tracing remarks repeat once per cell
+    # and would drown the progress lines; the matrix records what went wrong.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    from irc.frontend.loading import quiet_transformers
+
+    quiet_transformers()
+
+
+def _run_in_worker(model_type: str, task: str, backend: str) -> CellResult:
+    with tempfile.TemporaryDirectory(prefix="irc-coverage-") as tmp:
+        return run_cell(model_type, task, backend, Path(tmp))
+
+
+def run_all(todo: list[tuple[str, str]], backends: list[str], jobs: int) -> list[CellResult]:
+    """Every cell on every backend in a pool of `jobs` spawned processes; progress on stdout."""
+    work = [(m, t, b) for b in backends for m, t in todo]
+    print(f"running {len(work)} cells ({len(todo)} per backend: {', '.join(backends)}) on {jobs} workers")
+    results: list[CellResult] = []
+    # spawn, not fork: torch and ONNX Runtime keep thread pools that a forked child inherits broken.
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        futures = {pool.submit(_run_in_worker, *item): item for item in work}
+        for done, future in enumerate(as_completed(futures), 1):
+            result = _result_of(future, futures[future])
+            results.append(result)
+            print(f"[{done:>{len(str(len(work)))}}/{len(work)}] {_progress(result)}", flush=True)
+    order = {item: i for i, item in enumerate(work)}
+    return sorted(results, key=lambda r: order[(r.model_type, r.task, r.backend)])
+
+
+def _result_of(future: Future[CellResult], item: tuple[str, str, str]) -> CellResult:
+    try:
+        return future.result()
+    except Exception as exc:  # run_cell never raises, so this is the worker process dying
+        model_type, task, backend = item
+        return CellResult(model_type, task, backend, False, None, 0.0, 1e-4, f"worker died: {exc!r}")
+
+
+def _progress(r: CellResult) -> str:
+    mark = f"{PASS} {_diff(r.max_abs_diff)}" if r.passed else f"{FAIL} {r.reason}"
+    return f"{r.backend:<11} {r.model_type:<16} {r.task:<23} {r.seconds:5.1f}s {mark}"
+
+
+# -- the markdown ---------------------------------------------------------------------------------
+
+
+def render(
+    results: list[CellResult],
+    todo: list[tuple[str, str]],
+    backends: list[str],
+    command: str,
+    jobs: int,
+    wall: float,
+) -> str:
+    footnotes: dict[tuple[str, str], int] = {}
+    lines = _header(command, jobs, wall)
+    lines += _summary(results, todo, backends)
+    for backend in backends:
+        lines += _matrix(results, todo, backend, footnotes)
+    lines += _atol_notes(todo)
+    lines += _failures(results, footnotes)
+    return "\n".join(lines) + "\n"
+
+
+def _header(command: str, jobs: int, wall: float) -> list[str]:
+    import onnxruntime
+    import torch
+    import transformers
+
+    import irc
+
+    today = datetime.date.today().isoformat()
+    return [
+        "# Coverage",
+        "",
+        f"Generated by `{command}` on {today} (irc {irc.__version__}, torch {torch.__version__}, "
+        f"transformers {transformers.__version__}, onnxruntime {onnxruntime.__version__}, "
+        f"Python {platform.python_version()}; machine: {os.cpu_count()} cores, {platform.machine()}, "
+        f"{jobs} workers, {wall / 60:.1f} min wall). Do not edit by hand: rerun the command.",
+        "",
+        "Each cell is a tiny random model of the model type with the task's head (configs in "
+        "`tests/models.py`), exported with `irc.export(..., validate=True)`: traced at batch 2, "
+        "sequence 8 and validated against PyTorch at two other shapes. A cell reads "
+        f"`{PASS} max-abs-diff export-seconds`, `{FAIL} [n]` for a failure explained under Failures, "
+        f"or `{NO_HEAD}` when Transformers has no head of that task for the model type. "
+        "`tests/test_coverage.py` runs the same cells on the ONNX backend.",
+        "",
+    ]
+
+
+def _summary(results: list[CellResult], todo: list[tuple[str, str]], backends: list[str]) -> list[str]:
+    lines = ["## Summary", "", "| backend | cells passed | export time (sum) |", "|---|---|---|"]
+    for backend in backends:
+        mine = [r for r in results if r.backend == backend]
+        passed = sum(r.passed for r in mine)
+        seconds = sum(r.seconds for r in mine)
+        lines.append(f"| {backend} | {passed} / {len(todo)} | {seconds / 60:.1f} min |")
+    return [*lines, ""]
+
+
+def _tasks_in(todo: list[tuple[str, str]]) -> list[str]:
+    from irc.frontend.tasks import TASKS
+
+    present = {t for _, t in todo}
+    return [t for t in TASKS if t in present]
+
+
+def _model_types(todo: list[tuple[str, str]]) -> list[str]:
+    return list(dict.fromkeys(m for m, _ in todo))
+
+
+def _matrix(
+    results: list[CellResult],
+    todo: list[tuple[str, str]],
+    backend: str,
+    footnotes: dict[tuple[str, str], int],
+) -> list[str]:
+    from irc.frontend.tasks import MODELS
+
+    tasks = _tasks_in(todo)
+    by_cell = {(r.model_type, r.task): r for r in results if r.backend == backend}
+    lines = [
+        f"## {backend}",
+        "",
+        "| model type | atol | " + " | ".join(tasks) + " |",
+        "|---|---|" + "---|" * len(tasks),
+    ]
+    for model_type in _model_types(todo):
+        row = [_cell_text(by_cell.get((model_type, t)), footnotes) for t in tasks]
+        used = sorted({r.atol for (m, _), r in by_cell.items() if m == model_type})
+        atol = " / ".join(_short(a) for a in used or [MODELS[model_type].atol])
+        lines.append(f"| {model_type} | {atol} | " + " | ".join(row) + " |")
+    return [*lines, ""]
+
+
+def _short(value: float) -> str:
+    """1e-4 rather than 0.0001 or 1e-04."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _cell_text(result: CellResult | None, footnotes: dict[tuple[str, str], int]) -> str:
+    if result is None:
+        return NO_HEAD
+    if result.passed:
+        return f"{PASS} {_diff(result.max_abs_diff)} {result.seconds:.1f}s"
+    # One footnote per distinct reason and backend: one missing lowering fails many cells alike.
+    key = (result.backend, result.reason)
+    number = footnotes.setdefault(key, len(footnotes) + 1)
+    return f"{FAIL} [{number}]"
+
+
+def _diff(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0e}" if value else "0"
+
+
+def _atol_notes(todo: list[tuple[str, str]]) -> list[str]:
+    from irc.frontend.tasks import MODELS
+
+    wider = [MODELS[m] for m in _model_types(todo) if MODELS[m].atol != 1e-4]
+    lines = ["## Tolerances", ""]
+    if not wider:
+        return [
+            *lines,
+            "Every model type is validated at atol 1e-4 (ModelSpec.atol in irc/frontend/tasks.py).",
+            "",
+        ]
+    lines.append("Model types validated above atol 1e-4, and why:")
+    lines.append("")
+    lines += [
+        f"- {spec.model_type}: {spec.atol:g}: {spec.atol_reason or 'no reason given'}" for spec in wider
+    ]
+    return [*lines, ""]
+
+
+def _failures(results: list[CellResult], footnotes: dict[tuple[str, str], int]) -> list[str]:
+    lines = ["## Failures", ""]
+    if not footnotes:
+        return [*lines, "None.", ""]
+    for (backend, reason), number in sorted(footnotes.items(), key=lambda kv: kv[1]):
+        where = ", ".join(
+            f"{r.model_type} {r.task}" for r in results if r.backend == backend and r.reason == reason
+        )
+        known = _known_reasons(results, backend, reason)
+        lines.append(f"{number}. **{backend}** ({where}): {_escape(reason)}{known}")
+    return [*lines, ""]
+
+
+def _known_reasons(results: Iterable[CellResult], backend: str, reason: str) -> str:
+    """The cause recorded in KNOWN_FAILURES (for the ONNX test suite), when it says more."""
+    causes = {
+        KNOWN_FAILURES[(r.model_type, r.task)]
+        for r in results
+        if r.backend == backend and r.reason == reason and (r.model_type, r.task) in KNOWN_FAILURES
+    }
+    return "".join(f" *Known: {_escape(c)}*" for c in sorted(causes)) if backend == "onnx" else ""
+
+
+def _escape(text: str) -> str:
+    # Reasons quote IR (`%x`, `|`) and shapes; keep them from breaking the markdown.
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
