@@ -101,7 +101,21 @@ def _command_line(argv: Sequence[str] | None) -> str:
 # -- running -------------------------------------------------------------------------------------
 
 
-def _init_worker() -> None:
+def _exit_with_parent(parent: int) -> None:
+    # A pool worker outlives a parent killed by a signal and would go on using a core; on a
+    # shared machine it has to go with its parent.
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _init_worker(parent: int) -> None:
+    _exit_with_parent(parent)
     # Two workers on two cores: intra-op threads beyond one per worker only contend.
     import warnings
 
@@ -128,7 +142,9 @@ def run_all(todo: list[tuple[str, str]], backends: list[str], jobs: int) -> list
     print(f"running {len(work)} cells ({len(todo)} per backend: {', '.join(backends)}) on {jobs} workers")
     results: list[CellResult] = []
     # spawn, not fork: torch and ONNX Runtime keep thread pools that a forked child inherits broken.
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(
+        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(os.getpid(),)
+    ) as pool:
         futures = {pool.submit(_run_in_worker, *item): item for item in work}
         for done, future in enumerate(as_completed(futures), 1):
             result = _result_of(future, futures[future])
