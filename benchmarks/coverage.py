@@ -209,7 +209,7 @@ def _header(command: str, jobs: int, wall: float) -> list[str]:
         "sequence 8 and validated against PyTorch at two other shapes. A cell reads "
         f"`{PASS} max-abs-diff export-seconds`, `{FAIL} [n]` for a failure explained under Failures, "
         f"or `{NO_HEAD}` when Transformers has no head of that task for the model type. "
-        "`tests/test_coverage.py` runs the same cells on the ONNX backend.",
+        "`tests/test_coverage.py` runs the same cells on the ONNX backend (one per model type by default, all with `-m slow`).",
         "",
     ]
 
