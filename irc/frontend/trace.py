@@ -161,7 +161,8 @@ def _functionalize(program: Any) -> Any:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    # Callers end the sentence themselves.
+    return text[0].rstrip(".") if text else type(exc).__name__
 
 
 class _Importer:
