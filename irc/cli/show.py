@@ -11,6 +11,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("show", help="print a model's IR (after --passes, if given)")
     add_model_arguments(parser)
     parser.add_argument("--no-locs", action="store_true", help="leave out the model source locations")
+    parser.add_argument(
+        "--component",
+        help="which model of a multi-model task to show (seq2seq-lm-with-past: encoder_model, "
+        "decoder_model, decoder_with_past_model, decoder_model_merged)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -23,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     traced = trace_model(
         args.model,
         args.task,
+        component=args.component,
         batch_size=args.batch_size,
         sequence_length=args.sequence_length,
         progress=progress,
