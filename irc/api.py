@@ -421,6 +421,7 @@ def export_neuron(
             publish(staging, out)
     result = ExportResult(out, out / artifact.name, graphs[-1], report, dict(progress.timings), manifest)
     if failed:
+        assert report is not None
         error = ValidationError(
             f"the neuron artifact (static TorchScript through the padding runner) disagrees with the "
             f"model beyond atol (max abs diff {report.max_abs_diff():.3g}); see the validation log above."
@@ -436,15 +437,15 @@ def export_neuron(
     if missing is not None:
         written = ", ".join(b["model"] for b in manifest["buckets"])
         checked = "validated on the CPU through the padding runner, " if report is not None else ""
-        error = NeuronSdkMissing(
+        not_compiled = NeuronSdkMissing(
             f"the static artifacts ({written}) and the operator report (op-report.txt) were written to "
             f"{out} and {checked}but not compiled: {missing}",
             missing.package,
             missing.reason,
         )
-        error.report = report  # type: ignore[attr-defined]
-        error.result = result  # type: ignore[attr-defined]
-        raise error
+        not_compiled.report = report  # type: ignore[attr-defined]
+        not_compiled.result = result  # type: ignore[attr-defined]
+        raise not_compiled
     return result
 
 

@@ -74,5 +74,8 @@ def run(args: argparse.Namespace) -> int:
         raise
     if result.report is not None:
         print(result.report.format())
+    neuron = result.manifest.get("neuron")
+    if neuron:
+        print(f"Operator report ({neuron['target']}): {result.output / neuron['report']}")
     print(f"Model saved at: {result.artifact}")
     return 0

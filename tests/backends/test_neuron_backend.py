@@ -5,6 +5,7 @@ validation sizes under each bucket."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import torch
 
 from irc.api import run_pipeline, trace_model
 from irc.backends.neuron import NeuronBackend
+from irc.backends.neuron.compile import NeuronSdkMissing
 from irc.backends.neuron.runner import PaddingRunner
-from irc.errors import BackendError, LoweringError
+from irc.errors import BackendError, IrcError, LoweringError
 from irc.ir.copy import copy_graph
 from irc.validate import bucket_validation_sizes
 from tests.models import tiny_model
@@ -136,3 +138,44 @@ def test_validation_sizes_cover_each_bucket() -> None:
     sizes = bucket_validation_sizes([{"batch": 1, "sequence": 128}, {"batch": 1, "sequence": 32}])
     assert [s["sequence"] for s in sizes] == [1, 16, 32, 33, 80, 128]
     assert all(s["batch"] == 1 for s in sizes)
+
+
+def test_ids_are_padded_with_the_pad_token(tmp_path: Path) -> None:
+    """GPT-2's classification head reads the last token that is not the pad token, so padding
+    ids with the config's pad id keeps its answer, and padding with another id changes it."""
+    import irc
+
+    model = tiny_model("gpt2", "sequence-classification", n_positions=128)
+    with pytest.raises(NeuronSdkMissing) as caught:
+        irc.export(model, "sequence-classification", tmp_path / "out", backend="neuron", buckets=[16])
+    result = caught.value.result  # type: ignore[attr-defined]
+    assert result.report.passed, result.report.format()
+    traced = trace_model(model, "sequence-classification")
+    inputs = traced.make_inputs({"batch": 1, "sequence": 5}, seed=2)
+    with PaddingRunner(tmp_path / "out") as runner:
+        assert runner.pads["input_ids"] == model.config.pad_token_id == 0
+        runner.pads["input_ids"] = 7
+        wrong = runner.run(inputs)["logits"]
+    assert (wrong - traced.reference(inputs)["logits"]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("model_type", "task", "options", "message"),
+    [
+        ("bert", "default", {"backend": "onnx", "buckets": [8]}, "options of the neuron backend"),
+        ("bert", "default", {"buckets": [0]}, "--buckets takes positive sequence lengths"),
+        ("bert", "default", {"neuron_target": "inf3"}, "unknown Neuron target 'inf3'"),
+        ("bert", "default", {"buckets": [32, 128]}, "bucket 128 is longer than the 64 positions"),
+        ("gpt2", "causal-lm-with-past", {}, "also has the dim(s) past_sequence"),
+    ],
+)
+def test_bad_neuron_exports_say_what_to_do(
+    model_type: str, task: str, options: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    import irc
+
+    options = {"backend": "neuron", **options}
+    with pytest.raises(IrcError, match=re.escape(message)) as caught:
+        irc.export(tiny_model(model_type, task), task, tmp_path / "out", **options)
+    assert not isinstance(caught.value, NeuronSdkMissing)
+    assert not (tmp_path / "out").exists()

@@ -141,3 +141,38 @@ def test_cli_without_the_sdk_writes_artifacts_and_exits_2(
         "sequence-32/model.pt",
     ]
     assert json.loads((out / "op-report.json").read_text())["target"] == target
+
+
+def test_cli_compiles_with_the_sdk(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where the SDK imports, the export compiles every bucket and exits 0. The SDK here is a
+    stand-in `torch_neuron` whose `trace` is torch.jit.trace (the real one cannot be installed
+    on this machine); it checks irc's side: the call, the files, the manifest."""
+    sdk = tmp_path / "sdk" / "torch_neuron"
+    sdk.mkdir(parents=True)
+    (sdk / "__init__.py").write_text(
+        "import torch\n\ndef trace(module, example_inputs):\n"
+        "    return torch.jit.trace(module, example_inputs)\n"
+    )
+    monkeypatch.syspath_prepend(str(sdk.parent))
+    monkeypatch.delitem(sys.modules, "torch_neuron", raising=False)
+    out = tmp_path / "out"
+    argv = ["export", "--model", str(checkpoint), "--backend", "neuron", "--target", "inf1"]
+    code = main([*argv, "--buckets", "16", "--batch-size", "2", str(out)])
+    log = capsys.readouterr().out
+    assert code == 0, log
+    assert "Validating Neuron model at batch=2, sequence=1..." in log and "All good" in log
+    assert f"Operator report (inf1): {out / 'op-report.txt'}" in log
+    assert f"Model saved at: {out / 'neuron.json'}" in log
+    manifest = json.loads((out / "irc.json").read_text())
+    assert manifest["neuron"]["compiled"] is True
+    assert manifest["buckets"] == [
+        {
+            "name": "sequence-16",
+            "sizes": {"batch": 2, "sequence": 16},
+            "model": "sequence-16/model.pt",
+            "compiled": "sequence-16/model.neuron.pt",
+        }
+    ]
+    assert (out / "sequence-16" / "model.neuron.pt").is_file()
