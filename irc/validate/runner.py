@@ -58,9 +58,8 @@ def validate(
 def bucket_validation_sizes(buckets: list[dict[str, int]], dim: str = "sequence") -> list[dict[str, int]]:
     """Sizes under each bucket of a static artifact: the shortest `dim` that picks the bucket,
     one halfway, and the bucket's own length (no padding), each at the bucket's other sizes.
-
-    >>> bucket_validation_sizes([{"batch": 1, "sequence": 32}, {"batch": 1, "sequence": 128}])
-    ... # sequence 1, 16, 32, then 33, 80, 128, all at batch 1
+    Buckets `{batch: 1, sequence: 32}` and `{batch: 1, sequence: 128}` give sequence 1, 16, 32,
+    then 33, 80, 128, all at batch 1.
     """
     cases: list[dict[str, int]] = []
     low = 1

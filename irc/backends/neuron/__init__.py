@@ -73,6 +73,11 @@ class NeuronBackend(Backend):
 
     def lower(self, graph: Graph, out_dir: Path, **options: Any) -> Path:
         """One static graph as a one-bucket artifact; see `lower_buckets` for the options."""
+        unknown = sorted(set(options) - {"target", "pad_values"})
+        if unknown:
+            raise BackendError(
+                f"unknown option(s) {', '.join(unknown)} for the neuron backend; it takes target and pad_values."
+            )
         return self.lower_buckets([graph], out_dir, **options)
 
     def lower_buckets(
