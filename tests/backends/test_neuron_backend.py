@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,9 @@ from irc.errors import BackendError, IrcError, LoweringError
 from irc.ir.copy import copy_graph
 from irc.validate import bucket_validation_sizes
 from tests.models import tiny_model
+
+# No test may see an SDK module that another test imported.
+pytestmark = pytest.mark.usefixtures("fresh_neuron_sdk")
 
 BUCKETS = [8, 16]
 
@@ -115,7 +117,6 @@ def test_compile_traces_each_bucket_with_the_sdk(
         "    return torch.jit.trace(module, example_inputs)\n"
     )
     monkeypatch.syspath_prepend(str(sdk.parent))
-    monkeypatch.delitem(sys.modules, "torch_neuronx", raising=False)
     compiled = NeuronBackend().compile(work)
     assert [p.relative_to(work).as_posix() for p in compiled] == [
         "sequence-8/model.neuron.pt",

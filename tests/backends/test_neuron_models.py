@@ -6,7 +6,6 @@ Neuron SDK is missing (nothing installed, or PyPI's placeholder), the artifacts 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,9 @@ CELLS = [
     for model_type in ("bert", "roberta", "distilbert", "albert", "electra")
     for task in ("sequence-classification", "question-answering")
 ] + [("gpt2", "causal-lm")]
+# No test may see an SDK module that another test imported.
+pytestmark = pytest.mark.usefixtures("fresh_neuron_sdk")
+
 BUCKETS = [32, 128]
 PLACEHOLDER = (
     "WRONG PACKAGE. Please install the package from Neuron Repository - pip.repos.neuron.amazonaws.com"
@@ -110,8 +112,6 @@ def test_cli_without_the_sdk_writes_artifacts_and_exits_2(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for module in ("torch_neuron", "torch_neuronx"):
-        monkeypatch.delitem(sys.modules, module, raising=False)
     if installed == "placeholder":
         monkeypatch.syspath_prepend(str(_placeholder(tmp_path / "site")))
     out = tmp_path / "out"
@@ -156,7 +156,6 @@ def test_cli_compiles_with_the_sdk(
         "    return torch.jit.trace(module, example_inputs)\n"
     )
     monkeypatch.syspath_prepend(str(sdk.parent))
-    monkeypatch.delitem(sys.modules, "torch_neuron", raising=False)
     out = tmp_path / "out"
     argv = ["export", "--model", str(checkpoint), "--backend", "neuron", "--target", "inf1"]
     code = main([*argv, "--buckets", "16", "--batch-size", "2", str(out)])

@@ -62,8 +62,12 @@ def compile_model(sdk: Any, model_file: Path, output_names: list[str], example: 
     with quiet_jit():
         static = torch.jit.load(str(model_file), map_location="cpu")
     wrapper = _tuple_module(static, output_names)
+    # torch-neuron's documented entry point is torch.neuron.trace, which importing it installs.
+    trace = getattr(sdk, "trace", None) or getattr(getattr(torch, "neuron", None), "trace", None)
+    if trace is None:
+        raise BackendError(f"{sdk.__name__} imports but has no trace(); reinstall the Neuron SDK.")
     try:
-        compiled = sdk.trace(wrapper, tuple(example))
+        compiled = trace(wrapper, tuple(example))
     except Exception as exc:  # the SDK's compiler errors come in many types
         raise BackendError(
             f"{sdk.__name__}.trace failed on {model_file}: {' '.join(str(exc).split())[:800]}. The static "
