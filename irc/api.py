@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,7 +236,7 @@ def export(
     opset: int | None = None,
     atol: float | None = None,
     passes: str | None = None,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
     sequence_length: int = DEFAULT_SEQUENCE,
     validate: bool = True,
     debug_passes: bool = False,
@@ -243,15 +244,28 @@ def export(
     keep_failed: bool = False,
     progress: Progress = QUIET,
     on_validation_case: Any = None,
+    buckets: Sequence[int] | None = None,
+    neuron_target: str | None = None,
 ) -> ExportResult:
     """Trace, transform, lower and validate; the artifact folder appears only when all succeeded.
 
     Raises ValidationError (with `.report`) when the artifact disagrees with the model; with
-    `keep_failed` the artifact is published anyway, for inspection.
+    `keep_failed` the artifact is published anyway, for inspection. `backend="neuron"` goes to
+    `export_neuron` (`batch_size` is then the static batch, default 1; `buckets` and
+    `neuron_target` are its options).
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
 
+    if backend == "neuron":
+        return export_neuron(
+            model, task, output, buckets=buckets, batch_size=batch_size, target=neuron_target,
+            atol=atol, passes=passes, validate=validate, debug_passes=debug_passes, force=force,
+            keep_failed=keep_failed, progress=progress, on_validation_case=on_validation_case,
+        )  # fmt: skip
+    if buckets is not None or neuron_target is not None:
+        raise IrcError("--buckets and --target are options of the neuron backend (--backend neuron).")
+    batch_size = DEFAULT_BATCH if batch_size is None else batch_size
     out = Path(output)
     check_output(out, force)
     target = get_backend(backend)
@@ -506,3 +520,185 @@ def _check_sizes(batch_size: int, sequence_length: int) -> None:
     for name, value in (("--batch-size", batch_size), ("--sequence-length", sequence_length)):
         if not isinstance(value, int) or value < 1:
             raise IrcError(f"{name} must be a positive integer, got {value!r}.")
+
+
+# -- the Neuron backend: one static artifact per bucket -------------------------------------------
+
+DEFAULT_BUCKETS = (128,)
+NEURON_DIMS = ("batch", "sequence")
+"""The dims the Neuron export fixes: the batch once, the sequence once per bucket."""
+
+
+def export_neuron(
+    model: Any,
+    task: str | None = None,
+    output: str | Path = "out",
+    *,
+    buckets: Sequence[int] | None = None,
+    batch_size: int | None = None,
+    target: str | None = None,
+    atol: float | None = None,
+    passes: str | None = None,
+    validate: bool = True,
+    debug_passes: bool = False,
+    force: bool = False,
+    keep_failed: bool = False,
+    progress: Progress = QUIET,
+    on_validation_case: Any = None,
+) -> ExportResult:
+    """Trace once; per sequence bucket, copy the graph, run `pad-static{batch=B,sequence=S}`
+    and the pipeline, and lower it to static TorchScript; write the operator report; validate
+    through the padding runner at lengths under each bucket against the unpadded model; then
+    compile with the Neuron SDK. Where the SDK does not import, the folder is still published
+    and `NeuronSdkMissing` (exit 2) says what to install; its `.result` is the ExportResult.
+    """
+    from irc.artifact import check_output, publish, staging_folder, write_manifest
+    from irc.backends import get_backend
+    from irc.backends.neuron import DEFAULT_TARGET
+    from irc.backends.neuron.compile import NeuronSdkMissing
+    from irc.backends.neuron.report import load_list
+    from irc.ir.copy import copy_graph
+
+    out = Path(output)
+    check_output(out, force)
+    backend: Any = get_backend("neuron")
+    target = target or DEFAULT_TARGET
+    load_list(target)  # an unknown target fails before tracing
+    sizes_list = _bucket_sizes(buckets, 1 if batch_size is None else batch_size)
+    traced = trace_model(model, task, progress=progress)
+    _check_neuron_task(traced, sizes_list)
+    graphs, pipelines = [], []
+    for sizes in sizes_list:
+        graph = copy_graph(traced.graph)
+        pipeline = backend.bucket_pipeline(sizes, passes)
+        debug = traced.make_inputs(sizes, seed=7) if debug_passes else None
+        run_pipeline(graph, pipeline, debug_inputs=debug, progress=progress)
+        graphs.append(graph)
+        pipelines.append(pipeline)
+    missing: NeuronSdkMissing | None = None
+    with staging_folder(out) as staging:
+        shown = ", ".join(str(s["sequence"]) for s in sizes_list)
+        with progress.stage("lower", f"to neuron ({target}), sequence buckets {shown}"):
+            artifact = backend.lower_buckets(graphs, staging, target=target, pad_values=_pad_values(traced))
+        report = None
+        if validate:
+            with progress.stage("validate"):
+                report = _validate_buckets(traced, backend, staging, atol, sizes_list, on_validation_case)
+        failed = report is not None and not report.passed
+        if not failed:
+            try:
+                with progress.stage("compile", target):
+                    backend.compile(staging)
+            except NeuronSdkMissing as exc:
+                missing = exc
+        manifest = _manifest([traced], "neuron", pipelines[0], {"target": target}, report)
+        manifest.update(_neuron_manifest(staging, graphs[0], pipelines))
+        write_manifest(staging, manifest)
+        if not failed or keep_failed:
+            publish(staging, out)
+    result = ExportResult(out, out / artifact.name, graphs[-1], report, dict(progress.timings), manifest)
+    if failed:
+        assert report is not None
+        error = ValidationError(
+            f"the neuron artifact (static TorchScript through the padding runner) disagrees with the "
+            f"model beyond atol (max abs diff {report.max_abs_diff():.3g}); see the validation log above."
+            + (
+                f" The artifact was kept at {out} (--keep-failed)."
+                if keep_failed
+                else " No artifact was written."
+            )
+        )
+        error.report = report  # type: ignore[attr-defined]
+        error.result = result  # type: ignore[attr-defined]
+        raise error
+    if missing is not None:
+        written = ", ".join(b["model"] for b in manifest["buckets"])
+        checked = "validated on the CPU through the padding runner, " if report is not None else ""
+        not_compiled = NeuronSdkMissing(
+            f"the static artifacts ({written}) and the operator report (op-report.txt) were written to "
+            f"{out} and {checked}but not compiled: {missing}",
+            missing.package,
+            missing.reason,
+        )
+        not_compiled.report = report  # type: ignore[attr-defined]
+        not_compiled.result = result  # type: ignore[attr-defined]
+        raise not_compiled
+    return result
+
+
+def _bucket_sizes(buckets: Sequence[int] | None, batch: int) -> list[dict[str, int]]:
+    lengths = list(DEFAULT_BUCKETS if buckets is None else buckets)
+    bad = [b for b in lengths if not isinstance(b, int) or isinstance(b, bool) or b < 1]
+    if not lengths or bad:
+        raise IrcError(
+            f"--buckets takes positive sequence lengths, e.g. --buckets 32,128; got {list(lengths)!r}."
+        )
+    if not isinstance(batch, int) or batch < 1:
+        raise IrcError(f"--batch-size must be a positive integer, got {batch!r}.")
+    return [{"batch": batch, "sequence": length} for length in sorted(set(lengths))]
+
+
+def _check_neuron_task(traced: Traced, sizes_list: list[dict[str, int]]) -> None:
+    extra = sorted(set(traced.sizes) - set(NEURON_DIMS))
+    if extra or "sequence" not in traced.sizes:
+        what = f"also has the dim(s) {', '.join(extra)}" if extra else "has no sequence dim"
+        raise IrcError(
+            f"the neuron backend buckets the batch and sequence dims only, and task "
+            f"{traced.loaded.task.name} of {traced.loaded.model_type} {what}. Export a task without "
+            "a cache or extra dims (e.g. causal-lm rather than causal-lm-with-past), or use "
+            "--backend onnx / torchscript, whose dims stay symbolic."
+        )
+    config = traced.loaded.config
+    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    longest = max(s["sequence"] for s in sizes_list)
+    if isinstance(limit, int) and longest > limit:
+        raise IrcError(
+            f"bucket {longest} is longer than the {limit} positions {traced.loaded.model_type} has "
+            f"(max_position_embeddings); choose --buckets of at most {limit}."
+        )
+
+
+def _pad_values(traced: Traced) -> dict[str, float]:
+    """What the padding runner fills each input with: the pad token for ids, else 0."""
+    config = traced.loaded.config
+    text_config = getattr(config, "text_config", None) or config
+    pad = getattr(text_config, "pad_token_id", None)
+    token = pad if isinstance(pad, int) else 0
+    return {spec.name: token if spec.kind == "ids" else 0 for spec in traced.specs}
+
+
+def _validate_buckets(
+    traced: Traced, backend: Any, folder: Path, atol: float | None, sizes: list[dict[str, int]], on_case: Any
+) -> Any:
+    from irc.validate import bucket_validation_sizes, validate
+
+    tolerance = traced.loaded.task.atol if atol is None else atol
+    with backend.load(folder) as runner:
+        return validate(
+            traced.reference,  # the model itself runs unpadded, at the caller's length
+            runner.run,
+            lambda case, seed: traced.make_inputs(case, seed=seed, pad=True),
+            bucket_validation_sizes(sizes),
+            tolerance,
+            "neuron",
+            on_case,
+        )
+
+
+def _neuron_manifest(folder: Path, graph: Any, pipelines: list[str]) -> dict[str, Any]:
+    import json
+
+    neuron = json.loads((folder / "neuron.json").read_text())
+    return {
+        "pipeline": pipelines,
+        "buckets": neuron["buckets"],
+        "neuron": {
+            "target": neuron["target"],
+            "sdk_package": neuron["sdk_package"],
+            "compiled": all(b["compiled"] for b in neuron["buckets"]),
+            "report": neuron["report"],
+        },
+        # The buckets' graphs went through untie-weights; the traced one did not.
+        "tie_groups": {k: [p.name for p in v] for k, v in graph.tie_groups().items()},
+        "untied": graph.metadata.get("untied", {}),
+    }

@@ -16,20 +16,21 @@ from tests.models import tiny_model
 
 # Larger weights than a checkpoint's make greedy tokens depend on the context (tiny models at
 # the default init repeat one token). BART-style configs call the knob init_std, T5-style ones
-# initializer_factor; the values picked give the most distinct tokens of those tried. Such
+# initializer_factor; the values picked give the most distinct tokens of those tried whose
+# float32 noise stays under ATOL (blenderbot-small, marian and mt5 drift past it when wider). Such
 # weights amplify float32 rounding: the PyTorch model differs from its own float64 run by about
 # 5e-4 on these logits, so 1e-4 would fail on noise, not on the artifact.
 WIDER: dict[str, dict[str, float]] = {
     "bart": {"init_std": 0.5},
     "bigbird_pegasus": {"init_std": 1.0},
     "blenderbot": {"init_std": 0.5},
-    "blenderbot-small": {"init_std": 1.0},
+    "blenderbot-small": {"init_std": 0.5},
     "m2m_100": {"init_std": 1.0},
-    "marian": {"init_std": 1.0},
+    "marian": {"init_std": 0.5},
     "mbart": {"init_std": 0.5},
     "plbart": {"init_std": 0.5},
     "t5": {"initializer_factor": 20.0, "d_model": 64, "d_kv": 16},
-    "mt5": {"initializer_factor": 5.0, "d_model": 64, "d_kv": 16},
+    "mt5": {"d_model": 64, "d_kv": 16},
     "longt5": {"d_model": 64, "d_kv": 16},
 }
 ATOL = 2e-3

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 _BACKENDS: dict[str, str] = {
     "onnx": "irc.backends.onnx:OnnxBackend",
     "torchscript": "irc.backends.torchscript:TorchScriptBackend",
+    "neuron": "irc.backends.neuron:NeuronBackend",
 }
 """Backend name -> `module:class` of its Backend subclass."""
 
