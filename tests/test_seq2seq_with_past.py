@@ -10,6 +10,7 @@ import onnxruntime as ort
 import pytest
 
 import irc
+from irc.api import trace_model
 from irc.frontend.seq2seq import COMPONENTS
 from irc.frontend.tasks import ENCODER_DECODERS
 from tests.models import tiny_model
@@ -120,8 +121,8 @@ def test_torchscript_components(tmp_path: Path) -> None:
 def test_show_needs_a_component(tmp_path: Path) -> None:
     model = tiny_model("t5", "seq2seq-lm")
     with pytest.raises(irc.IrcError, match="--component"):
-        irc.api.trace_model(model, "seq2seq-lm-with-past")
+        trace_model(model, "seq2seq-lm-with-past")
     with pytest.raises(irc.IrcError, match="decoder_model_merged"):
-        irc.api.trace_model(model, "seq2seq-lm-with-past", component="decoder")
-    traced = irc.api.trace_model(model, "seq2seq-lm-with-past", component="encoder_model")
+        trace_model(model, "seq2seq-lm-with-past", component="decoder")
+    traced = trace_model(model, "seq2seq-lm-with-past", component="encoder_model")
     assert [v.name for v in traced.graph.outputs] == ["last_hidden_state"]
