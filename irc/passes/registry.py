@@ -17,6 +17,7 @@ _PASSES: dict[str, str | type[Pass]] = {
     "cse": "irc.passes.cse:CommonSubexpressionElimination",
     "fold-constants": "irc.passes.fold_constants:FoldConstants",
     "untie-weights": "irc.passes.untie_weights:UntieWeights",
+    "simplify": "irc.passes.simplify:Simplify",
 }
 
 
