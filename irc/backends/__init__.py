@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from irc.errors import IrcError
+from irc.plugins import BACKEND_GROUP, PluginError, plugins
 
 if TYPE_CHECKING:
     from irc.backends.base import Backend
@@ -23,15 +24,36 @@ _BACKENDS: dict[str, str] = {
 
 
 def backend_names() -> list[str]:
-    return sorted(_BACKENDS)
+    """irc's backends and those of installed plugins (entry point group `irc.backends`), sorted."""
+    return sorted(set(_BACKENDS) | set(plugins(BACKEND_GROUP)))
+
+
+def backend_origin(name: str) -> str:
+    """`irc`, or the plugin distribution that declares the backend `name`."""
+    if name in _BACKENDS:
+        return "irc"
+    plugin = plugins(BACKEND_GROUP).get(name)
+    return plugin.distribution if plugin else "unknown"
 
 
 def get_backend(name: str) -> Backend:
-    """A new instance of the backend called `name`; an IrcError lists the known names."""
+    """A new instance of the backend called `name`; an IrcError lists the known names, and
+    names the distribution of a plugin backend that cannot be loaded."""
+    from irc.backends.base import Backend
+
     target = _BACKENDS.get(name)
-    if target is None:
+    if target is not None:
+        module_name, class_name = target.split(":")
+        module = importlib.import_module(module_name)
+        backend: Backend = getattr(module, class_name)()
+        return backend
+    plugin = plugins(BACKEND_GROUP).get(name)
+    if plugin is None:
         raise IrcError(f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}.")
-    module_name, class_name = target.split(":")
-    module = importlib.import_module(module_name)
-    backend: Backend = getattr(module, class_name)()
-    return backend
+    instance = plugin.load(Backend)()
+    if instance.name != name:
+        raise PluginError(
+            f"the plugin distribution {plugin.describe()} declares backend {name!r} but its class "
+            f"is named {instance.name!r}. Fix or uninstall {plugin.distribution}."
+        )
+    return cast("Backend", instance)

@@ -20,22 +20,33 @@ from typing import Any
 from irc.ir.core import Arg, Node, Value
 from irc.ir.dims import format_dim
 from irc.ir.dtypes import DType
-from irc.ir.ops import schema_arg_names
+from irc.ir.ops import get_op, schema_arg_names
 from irc.ir.types import TensorType
 
 _MISSING = object()
 
 
 def get_arg(node: Node, name: str, default: Any = None) -> Arg:
-    """The argument the op's schema calls `name`, given positionally or by keyword; `default`
-    when the node leaves it out. Ops without a schema (`sym.*`, `irc.*`) take `argN` names."""
+    """The argument the op's schema calls `name`, given positionally or by keyword, else the
+    schema's default; `default` when the op has no such argument or it has no default. Ops
+    without a schema (`sym.*`, `irc.*`) take `argN` names."""
     if name in node.kwargs:
         return node.kwargs[name]
     names = schema_arg_names(node.op) or [f"arg{i}" for i in range(len(node.args))]
     if name not in names:
         return default
     index = names.index(name)
-    return node.args[index] if index < len(node.args) else default
+    if index < len(node.args):
+        return node.args[index]
+    return _schema_default(node.op, index, default)
+
+
+def _schema_default(op: str, index: int, default: Any) -> Any:
+    schema = getattr(get_op(op).target, "_schema", None)
+    argument = schema.arguments[index] if schema is not None else None
+    if argument is None or not argument.has_default_value():
+        return default
+    return argument.default_value
 
 
 def producer(value: Arg, *ops: str) -> Node | None:
