@@ -146,18 +146,27 @@ def trace(
 
 
 def run_pipeline(
-    graph: Any, pipeline: str, *, debug_inputs: dict[str, Any] | None = None, progress: Progress = QUIET
+    graph: Any,
+    pipeline: str,
+    *,
+    debug_inputs: dict[str, Any] | None = None,
+    progress: Progress = QUIET,
+    after_pass: Any = None,
 ) -> Any:
     """Parse `pipeline` and run it over `graph` in place; returns the PassManager's result.
 
     With `debug_inputs`, the interpreter runs on them before and after every pass and the
-    first pass that changes the results is named (translation validation).
+    first pass that changes the results is named (translation validation). `after_pass(record,
+    graph)` runs after each pass (`irc.passes.printing.IRPrinter` dumps the IR).
     """
     from irc.passes import PassManager, parse_pipeline
 
     passes = parse_pipeline(pipeline)
     with progress.stage("passes", pipeline or "(none)"):
-        return PassManager(passes, debug=debug_inputs is not None, debug_inputs=debug_inputs).run(graph)
+        manager = PassManager(
+            passes, debug=debug_inputs is not None, debug_inputs=debug_inputs, after_pass=after_pass
+        )
+        return manager.run(graph)
 
 
 def export(

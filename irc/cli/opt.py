@@ -4,6 +4,7 @@
     irc-opt - --passes dce < model.irc
     irc-opt cases.irc --split-input-file --passes cse
     irc-opt --list-passes
+    irc-opt model.irc --passes dce,cse --print-changed     # IR after each pass that changed it
 
 An IrcError (bad text, unknown pass, a failing pass) prints `error: <message>` on stderr and
 exits 2; the pass tests in tests/passes check those messages with FileCheck. With
@@ -42,7 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--list-passes", action="store_true", help="list the registered passes and their options"
     )
+    add_print_arguments(parser)
     return parser
+
+
+def add_print_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--print-after-all` and `--print-changed`, shared with `irc show`."""
+    parser.add_argument(
+        "--print-after-all", action="store_true", help="print the IR to stderr after every pass"
+    )
+    parser.add_argument(
+        "--print-changed",
+        action="store_true",
+        help="print the IR to stderr after every pass that changed it",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,8 +73,12 @@ def _run(args: argparse.Namespace) -> int:
         print(_list_passes(), end="")
         return 0
     from irc.passes import PassManager
+    from irc.passes.printing import IRPrinter
 
-    manager = PassManager(args.passes, verify=not args.no_verify, debug=args.debug)
+    printer = None
+    if args.print_after_all or args.print_changed:
+        printer = IRPrinter(only_changed=not args.print_after_all, locs=not args.no_locs)
+    manager = PassManager(args.passes, verify=not args.no_verify, debug=args.debug, after_pass=printer)
     text = _read(args.file)
     chunks = _split(text) if args.split_input_file else [text]
     failed = 0
