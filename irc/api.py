@@ -338,3 +338,55 @@ def _check_sizes(batch_size: int, sequence_length: int) -> None:
     for name, value in (("--batch-size", batch_size), ("--sequence-length", sequence_length)):
         if not isinstance(value, int) or value < 1:
             raise IrcError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def _reload(
+    artifact: str | Path, model: str | Path | None, progress: Progress
+) -> tuple[Any, Traced, dict[str, Any]]:
+    """The backend, the re-traced model (after the artifact's pipeline) and the manifest of an
+    artifact folder; `model` replaces the manifest's source when that is not a folder here."""
+    import json
+
+    from irc.artifact import MANIFEST
+    from irc.backends import get_backend
+
+    path = Path(artifact) / MANIFEST
+    if not path.is_file():
+        raise IrcError(f"{artifact} has no {MANIFEST}: give an artifact folder that `irc export` wrote.")
+    manifest = json.loads(path.read_text())
+    source = model if model is not None else manifest.get("source")
+    if source is None or not Path(source).is_dir():
+        raise IrcError(
+            f"the model this artifact came from ({manifest.get('source')!r} in {MANIFEST}) is not a folder "
+            "here; pass the checkpoint folder with --model."
+        )
+    sizes = manifest.get("traced_sizes", {})
+    traced = trace_model(
+        source,
+        manifest["task"],
+        batch_size=sizes.get("batch", DEFAULT_BATCH),
+        sequence_length=sizes.get("sequence", DEFAULT_SEQUENCE),
+        progress=progress,
+    )
+    run_pipeline(traced.graph, manifest.get("pipeline", ""), progress=progress)
+    return get_backend(manifest["backend"]), traced, manifest
+
+
+def bisect(
+    artifact: str | Path,
+    *,
+    model: str | Path | None = None,
+    atol: float | None = None,
+    progress: Progress = QUIET,
+) -> Any:
+    """Name the first IR node whose output differs between the artifact's backend and the IR
+    interpreter, re-lowering the model as its manifest (`irc.json`) says; an
+    `irc.validate.bisect.BisectResult`."""
+    from irc.validate import validation_sizes
+    from irc.validate.bisect import bisect_graph
+
+    target, traced, manifest = _reload(artifact, model, progress)
+    inputs = traced.make_inputs(validation_sizes(traced.sizes)[0], seed=1)
+    tolerance = traced.loaded.task.atol if atol is None else atol
+    with progress.stage("bisect", f"{len(traced.graph)} nodes on {target.name}"):
+        return bisect_graph(traced.graph, target, inputs, tolerance, manifest.get("options") or {})
