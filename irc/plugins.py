@@ -38,6 +38,7 @@ class Plugin:
     distribution: str
 
     def describe(self) -> str:
+        """`dist version (group: name = module:attr)`, for error messages."""
         return f"{self.distribution} ({self.group}: {self.name} = {self.value})"
 
     def load(self, kind: type) -> type:

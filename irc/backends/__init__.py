@@ -16,11 +16,24 @@ from irc.plugins import BACKEND_GROUP, PluginError, plugins
 if TYPE_CHECKING:
     from irc.backends.base import Backend
 
-_BACKENDS: dict[str, str] = {
+_BACKENDS: dict[str, str | type] = {
     "onnx": "irc.backends.onnx:OnnxBackend",
     "torchscript": "irc.backends.torchscript:TorchScriptBackend",
 }
-"""Backend name -> `module:class` of its Backend subclass."""
+"""Backend name -> `module:class` of its Backend subclass (or the class, once registered)."""
+
+
+def register_backend(name: str, target: str | type, *, replace: bool = False) -> None:
+    """Make `--backend name` use `target`: `"pkg.module:Class"` or a Backend subclass. An
+    installed distribution declares it as an `irc.backends` entry point instead."""
+    if name in _BACKENDS and not replace:
+        raise IrcError(f"a backend named {name!r} is already registered")
+    _BACKENDS[name] = target
+
+
+def unregister_backend(name: str) -> None:
+    """Forget `name` (for tests and notebooks that registered it)."""
+    _BACKENDS.pop(name, None)
 
 
 def backend_names() -> list[str]:
@@ -31,7 +44,8 @@ def backend_names() -> list[str]:
 def backend_origin(name: str) -> str:
     """`irc`, or the plugin distribution that declares the backend `name`."""
     if name in _BACKENDS:
-        return "irc"
+        target = _BACKENDS[name]
+        return "irc" if isinstance(target, str) and target.startswith("irc.") else "registered"
     plugin = plugins(BACKEND_GROUP).get(name)
     return plugin.distribution if plugin else "unknown"
 
@@ -42,6 +56,8 @@ def get_backend(name: str) -> Backend:
     from irc.backends.base import Backend
 
     target = _BACKENDS.get(name)
+    if isinstance(target, type):
+        return cast("Backend", target())
     if target is not None:
         module_name, class_name = target.split(":")
         module = importlib.import_module(module_name)

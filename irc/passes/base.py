@@ -71,6 +71,7 @@ class Pass:
     ensures: ClassVar[frozenset[str]] = frozenset()
 
     def run(self, graph: Graph) -> bool:
+        """Rewrite `graph` in place; True if anything changed."""
         raise NotImplementedError(f"pass {self.name} has no run()")
 
     @classmethod

@@ -221,7 +221,9 @@ class RewritePass(Pass):
     patterns: ClassVar[tuple[RewritePattern, ...]] = ()
 
     def rewrite_patterns(self) -> Sequence[RewritePattern]:
+        """The rules this pass applies, in order (the class's `patterns` by default)."""
         return self.patterns
 
     def run(self, graph: Graph, explain: Explain | None = None) -> bool:
+        """Apply the rules to a fixed point; `explain` gets each reason a rule did not match."""
         return apply_patterns(graph, self.rewrite_patterns(), explain=explain)
