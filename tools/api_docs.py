@@ -104,7 +104,7 @@ def _signature(obj: Any, drop_self: bool = False) -> str:
         if p.kind is p.KEYWORD_ONLY and not star:
             parts.append("*")
             star = True
-        prefix = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
+        prefix = "*" if p.kind is p.VAR_POSITIONAL else "**" if p.kind is p.VAR_KEYWORD else ""
         star = star or p.kind is p.VAR_POSITIONAL
         text = prefix + p.name + (f": {_annotation(p.annotation)}" if p.annotation is not p.empty else "")
         if p.default is not p.empty:
