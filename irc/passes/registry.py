@@ -22,6 +22,7 @@ _PASSES: dict[str, str | type[Pass]] = {
     "fold-constants": "irc.passes.fold_constants:FoldConstants",
     "untie-weights": "irc.passes.untie_weights:UntieWeights",
     "simplify": "irc.passes.simplify:Simplify",
+    "fuse-gelu": "irc.passes.fuse_gelu:FuseGelu",
 }
 
 

@@ -133,12 +133,21 @@ class PatternRewriter:
 
     def replace_node(self, node: Node, values: Sequence[Value]) -> None:
         """Replace each output of `node` by the matching value, then erase `node` and any
-        producers of its inputs that nothing reads any more."""
+        producers of its inputs that nothing reads any more. A value made by a node this
+        rewrite created takes the name of the output it replaces."""
         if len(values) != len(node.outputs):
             raise PassError(f"{node!r} has {len(node.outputs)} outputs, given {len(values)} values")
+        created = {id(n) for n in self.created}
+        renames = {
+            id(new): (new, old.name)
+            for old, new in zip(node.outputs, values, strict=True)
+            if id(new.producer) in created and old not in self.graph.outputs
+        }
         for old, new in zip(node.outputs, values, strict=True):
             self.replace_value(old, new)
         self.erase(node)
+        for new, name in renames.values():
+            self.graph.rename(new, name)
 
     def set_args(self, node: Node, args: tuple[Arg, ...], kwargs: dict[str, Arg] | None = None) -> None:
         """Change a node's arguments in place."""

@@ -170,3 +170,29 @@ def test_simplify_preserves_traced_models(model_type: str, task: str) -> None:
     assert "aten.dropout" not in after and "aten.clone" not in after
     torch.testing.assert_close(interpret(graph, inputs), expected)
     assert not PassManager("simplify").run(graph).changed
+
+
+def test_fuse_gelu_on_gpt2_preserves_outputs() -> None:
+    traced = traced_tiny("gpt2", "causal-lm")
+    graph = traced.graph
+    inputs = traced.make_inputs({"batch": 2, "sequence": 7}, seed=3)
+    expected = interpret(graph, inputs)
+    assert "aten.gelu" not in graph.ops() and graph.ops()["aten.tanh"] == 2
+    assert PassManager("fuse-gelu,dce", debug=True, debug_inputs=inputs).run(graph).changed
+    ops = graph.ops()
+    assert ops["aten.gelu"] == 2 and "aten.tanh" not in ops and "aten.pow.Tensor_Scalar" not in ops
+    gelus = [node for node in graph.nodes if node.op == "aten.gelu"]
+    assert [node.meta["module"] for node in gelus] == ["transformer.h.0.mlp.act", "transformer.h.1.mlp.act"]
+    torch.testing.assert_close(interpret(graph, inputs), expected)
+
+
+def test_rewrite_passes_in_an_onnx_export(tmp_path) -> None:  # noqa: ANN001
+    from irc.api import export
+    from tests.models import tiny_checkpoint
+
+    checkpoint = tiny_checkpoint(tmp_path / "gpt2", "gpt2", "causal-lm")
+    pipeline = "fuse-gelu,simplify,dce,cse,fold-constants"
+    result = export(checkpoint, "causal-lm", tmp_path / "onnx", passes=pipeline, opset=20)
+    assert result.report.passed
+    assert result.graph.ops()["aten.gelu"] == 2 and "aten.dropout" not in result.graph.ops()
+    assert result.manifest["pipeline"] == pipeline
