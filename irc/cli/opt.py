@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from irc.errors import IrcError
@@ -44,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--list-passes", action="store_true", help="list the registered passes and their options"
     )
     add_print_arguments(parser)
+    parser.add_argument(
+        "--explain-rewrites",
+        action="store_true",
+        help="print to stderr why each rewrite pattern did not match a node it was tried on",
+    )
     return parser
 
 
@@ -119,11 +125,29 @@ def _process(text: str, manager: PassManager, args: argparse.Namespace) -> None:
     from irc.ir.printer import print_graph
 
     graph = parse_graph(text)
-    result = manager.run(graph)
+    with _explaining(args.explain_rewrites):
+        result = manager.run(graph)
     if args.timing:
         for record in result.records:
             print(f"{record.name}: {record.seconds * 1000:.2f} ms, changed={record.changed}", file=sys.stderr)
     print(print_graph(graph, locs=not args.no_locs), end="")
+
+
+def _explaining(enabled: bool) -> AbstractContextManager[None]:
+    """Print each distinct reason a rewrite pattern gave for not matching, once."""
+    if not enabled:
+        return nullcontext()
+    from irc.passes.rewriter import Failure, explaining
+
+    seen: set[str] = set()
+
+    def report(failure: Failure) -> None:
+        text = str(failure)
+        if text not in seen:
+            seen.add(text)
+            print(f"explain: {text}", file=sys.stderr)
+
+    return explaining(report)
 
 
 def _read(path: str) -> str:

@@ -26,7 +26,9 @@ in order on each node, until a sweep changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -173,6 +175,19 @@ class PatternRewriter:
 
 Explain = Callable[[Failure], Any]
 
+_EXPLAIN: ContextVar[Explain | None] = ContextVar("irc_rewrite_explain", default=None)
+
+
+@contextmanager
+def explaining(explain: Explain) -> Iterator[None]:
+    """Within the block, every `apply_patterns` call without its own `explain` reports its
+    failed matches to `explain` (`irc-opt --explain-rewrites` prints them)."""
+    token = _EXPLAIN.set(explain)
+    try:
+        yield
+    finally:
+        _EXPLAIN.reset(token)
+
 
 def apply_patterns(
     graph: Graph,
@@ -188,6 +203,7 @@ def apply_patterns(
     every reason a pattern gave for not matching. A PassError names the patterns still firing
     after `max_sweeps` sweeps (two rules undoing each other, usually).
     """
+    explain = explain or _EXPLAIN.get()
     changed = False
     recent: list[list[RewritePattern]] = []
     for _ in range(max_sweeps):
