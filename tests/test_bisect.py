@@ -167,3 +167,8 @@ def test_cli_bisect_needs_a_usable_model(artifact: Path, tmp_path: Path) -> None
     assert _irc("validate", "--bisect", str(moved), "--model", source).returncode == 0
     run = _irc("validate", "--bisect", str(tmp_path))
     assert run.returncode == 2 and "has no irc.json" in run.stderr
+    manifest.update(source=source, components={"encoder_model": {}, "decoder_model": {}})
+    (moved / "irc.json").write_text(json.dumps(manifest))
+    run = _irc("validate", "--bisect", str(moved))
+    assert run.returncode == 2
+    assert "holds several models (encoder_model, decoder_model); name one with --component" in run.stderr

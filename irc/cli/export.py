@@ -49,5 +49,6 @@ def run(args: argparse.Namespace) -> int:
         raise
     if result.report is not None:
         print(result.report.format())
-    print(f"Model saved at: {result.artifact}")
+    for path in result.artifacts.values() or [result.artifact]:
+        print(f"Model saved at: {path}")
     return 0

@@ -14,6 +14,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(parser)
     parser.add_argument("--no-locs", action="store_true", help="leave out the model source locations")
     parser.add_argument(
+        "--component",
+        help="which model of a multi-model task to show (seq2seq-lm-with-past: encoder_model, "
+        "decoder_model, decoder_with_past_model, decoder_model_merged)",
+    )
+    parser.add_argument(
         "--format",
         choices=("text", "dot", "svg"),
         default="text",
@@ -36,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     traced = trace_model(
         args.model,
         args.task,
+        component=args.component,
         batch_size=args.batch_size,
         sequence_length=args.sequence_length,
         progress=progress,

@@ -17,6 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="re-lower with every intermediate marked as an output and name the first node that diverges",
     )
     parser.add_argument("--model", "-m", default=None, help="checkpoint folder, if irc.json's is not usable")
+    parser.add_argument("--component", default=None, help="which model of a multi-model artifact")
     parser.add_argument("--atol", type=float, default=None, help="tolerance (default: the task's)")
     parser.set_defaults(run=run)
 
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from irc.api import bisect
     from irc.progress import Progress
 
-    result = bisect(args.artifact, model=args.model, atol=args.atol, progress=Progress())
+    result = bisect(
+        args.artifact, model=args.model, component=args.component, atol=args.atol, progress=Progress()
+    )
     print(result.format())
     return 1 if result.divergence is not None else 0

@@ -38,8 +38,10 @@ def validate(
     atol: float | dict[str, float],
     backend: str,
     on_case: Callable[[CaseResult], Any] | None = None,
+    component: str = "",
 ) -> ValidationReport:
-    """Run both sides at each size set and compare outputs by name."""
+    """Run both sides at each size set and compare outputs by name; `component` names which
+    model of a multi-model artifact this is, for the log."""
     report = ValidationReport(backend)
     for seed, case_sizes in enumerate(sizes):
         inputs = make_inputs(case_sizes, seed + 1)
@@ -47,7 +49,11 @@ def validate(
             expected = reference(inputs)
         actual = artifact(inputs)
         case = CaseResult(
-            dict(case_sizes), compare_outputs(expected, actual, atol), list(expected), list(actual)
+            dict(case_sizes),
+            compare_outputs(expected, actual, atol),
+            list(expected),
+            list(actual),
+            component,
         )
         report.cases.append(case)
         if on_case is not None:
