@@ -59,9 +59,9 @@ class NeutralArithmetic(RewritePattern):
     NEUTRAL = {"aten.mul.Tensor": 1, "aten.div.Tensor": 1, "aten.sub.Tensor": 0, "aten.add.Tensor": 0}
 
     def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
-        x, other = (list(node.args) + [None, None])[:2]
         if len(node.args) != 2 or node.kwargs:
-            return rewriter.fail("has more than two arguments")
+            return rewriter.fail("not exactly two arguments")
+        x, other = node.args
         if type(other) not in (int, float) or other != self.NEUTRAL[node.op]:
             return rewriter.fail(f"{other!r} is not {self.NEUTRAL[node.op]}")
         if why := check_same_type(x, node.output):
