@@ -61,6 +61,11 @@ def test_irc_passes_lists_the_plugin_pass_with_its_option(site: Path) -> None:
     assert f"the plugin distribution {DIST} (irc.passes: demo-broken = irc_demo_plugin.missing:Nothing)" in (
         run.stderr
     )
+    assert (
+        f"the plugin distribution {DIST} (irc.passes: demo-misnamed = irc_demo_plugin.passes:GeluToErf) "
+        in (run.stderr)
+    )
+    assert "names a pass whose name is 'gelu-to-erf', not 'demo-misnamed'" in run.stderr
     assert "Traceback" not in run.stderr
 
 

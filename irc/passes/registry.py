@@ -14,7 +14,7 @@ from typing import cast
 
 from irc.errors import PassError
 from irc.passes.base import Pass
-from irc.plugins import PASS_GROUP, plugins
+from irc.plugins import PASS_GROUP, PluginError, plugins
 
 _PASSES: dict[str, str | type[Pass]] = {
     "dce": "irc.passes.dce:DeadCodeElimination",
@@ -58,7 +58,14 @@ def get_pass_class(name: str) -> type[Pass]:
     """The class registered under `name`; a PassError lists the known names otherwise."""
     target = _PASSES.get(name)
     if target is None and name in (found := plugins(PASS_GROUP)):
-        target = cast("type[Pass]", found[name].load(Pass))
+        plugin = found[name]
+        cls = cast("type[Pass]", plugin.load(Pass))
+        if cls.name != name:
+            raise PluginError(
+                f"the plugin distribution {plugin.describe()} names a pass whose name is {cls.name!r}, "
+                f"not {name!r}. Fix or uninstall {plugin.distribution}."
+            )
+        return cls
     if target is None:
         raise PassError(f"unknown pass {name!r}.{_suggestion(name)} Known passes: {', '.join(pass_names())}.")
     cls = target if isinstance(target, type) else _import(name, target)
