@@ -213,18 +213,27 @@ def trace(
 
 
 def run_pipeline(
-    graph: Any, pipeline: str, *, debug_inputs: dict[str, Any] | None = None, progress: Progress = QUIET
+    graph: Any,
+    pipeline: str,
+    *,
+    debug_inputs: dict[str, Any] | None = None,
+    progress: Progress = QUIET,
+    after_pass: Any = None,
 ) -> Any:
     """Parse `pipeline` and run it over `graph` in place; returns the PassManager's result.
 
     With `debug_inputs`, the interpreter runs on them before and after every pass and the
-    first pass that changes the results is named (translation validation).
+    first pass that changes the results is named (translation validation). `after_pass(record,
+    graph)` runs after each pass (`irc.passes.printing.IRPrinter` dumps the IR).
     """
     from irc.passes import PassManager, parse_pipeline
 
     passes = parse_pipeline(pipeline)
     with progress.stage("passes", pipeline or "(none)"):
-        return PassManager(passes, debug=debug_inputs is not None, debug_inputs=debug_inputs).run(graph)
+        manager = PassManager(
+            passes, debug=debug_inputs is not None, debug_inputs=debug_inputs, after_pass=after_pass
+        )
+        return manager.run(graph)
 
 
 def export(
@@ -702,3 +711,64 @@ def _neuron_manifest(folder: Path, graph: Any, pipelines: list[str]) -> dict[str
         "tie_groups": {k: [p.name for p in v] for k, v in graph.tie_groups().items()},
         "untied": graph.metadata.get("untied", {}),
     }
+
+
+def _reload(
+    artifact: str | Path, model: str | Path | None, component: str | None, progress: Progress
+) -> tuple[Any, Traced, dict[str, Any]]:
+    """The backend, the re-traced model (after the artifact's pipeline) and the manifest of an
+    artifact folder; `model` replaces the manifest's source when that is not a folder here, and
+    `component` picks one model of a multi-model artifact."""
+    import json
+
+    from irc.artifact import MANIFEST
+    from irc.backends import get_backend
+
+    path = Path(artifact) / MANIFEST
+    if not path.is_file():
+        raise IrcError(f"{artifact} has no {MANIFEST}: give an artifact folder that `irc export` wrote.")
+    manifest = json.loads(path.read_text())
+    source = model if model is not None else manifest.get("source")
+    if source is None or not Path(source).is_dir():
+        raise IrcError(
+            f"the model this artifact came from ({manifest.get('source')!r} in {MANIFEST}) is not a folder "
+            "here; pass the checkpoint folder with --model."
+        )
+    components = list(manifest.get("components", {}))
+    if components and component is None:
+        raise IrcError(
+            f"{artifact} holds several models ({', '.join(components)}); name one with --component."
+        )
+    sizes = manifest.get("traced_sizes", {})
+    traced = trace_model(
+        source,
+        manifest["task"],
+        component=component,
+        batch_size=sizes.get("batch", DEFAULT_BATCH),
+        sequence_length=sizes.get("sequence", DEFAULT_SEQUENCE),
+        progress=progress,
+    )
+    run_pipeline(traced.graph, manifest.get("pipeline", ""), progress=progress)
+    return get_backend(manifest["backend"]), traced, manifest
+
+
+def bisect(
+    artifact: str | Path,
+    *,
+    model: str | Path | None = None,
+    component: str | None = None,
+    atol: float | None = None,
+    progress: Progress = QUIET,
+) -> Any:
+    """Name the first IR node whose output differs between the artifact's backend and the IR
+    interpreter, re-lowering the model as its manifest (`irc.json`) says; an
+    `irc.validate.bisect.BisectResult`. `component` picks one model of a multi-model artifact
+    (`decoder_with_past_model`, say)."""
+    from irc.validate import validation_sizes
+    from irc.validate.bisect import bisect_graph
+
+    target, traced, manifest = _reload(artifact, model, component, progress)
+    inputs = traced.make_inputs(validation_sizes(traced.sizes)[0], seed=1)
+    tolerance = traced.loaded.task.atol if atol is None else atol
+    with progress.stage("bisect", f"{len(traced.graph)} nodes on {target.name}"):
+        return bisect_graph(traced.graph, target, inputs, tolerance, manifest.get("options") or {})

@@ -27,6 +27,8 @@ PROTOBUF_LIMIT = 2**31 - 2**26
 
 
 class OnnxBackend(Backend):
+    """ONNX model (model.onnx) with named dynamic dims, run in ONNX Runtime."""
+
     name = "onnx"
     default_pipeline = "dce,cse,fold-constants"
 

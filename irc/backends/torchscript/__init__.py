@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 
 class TorchScriptBackend(Backend):
+    """TorchScript module (model.pt) with untied weights, loadable without transformers."""
+
     name = "torchscript"
     default_pipeline = "untie-weights,dce,cse,fold-constants"
 
