@@ -177,6 +177,27 @@ def _functionalize(program: Any) -> Any:
     return program.run_decompositions({})
 
 
+def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
+    """torch's integer functions (`FloorDiv`, `PythonMod`, `CeilDiv`) as plain sympy `floor`,
+    which the IR's dim text form writes as `//`: longt5's block padding makes
+    `(sequence + PythonMod(-sequence, 3)) // 3`, which becomes `-(-sequence // 3)`."""
+    from torch.utils._sympy import functions as fn
+
+    def floor_div(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+        return sympy.floor(a / b)
+
+    def mod(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+        return a - b * sympy.floor(a / b)
+
+    def ceil_div(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+        return -sympy.floor(-a / b)
+
+    for func, plain in ((fn.FloorDiv, floor_div), (fn.PythonMod, mod), (fn.Mod, mod), (fn.CeilDiv, ceil_div)):
+        if expr.has(func):
+            expr = expr.replace(func, plain)
+    return expr
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     # Callers end the sentence themselves.
@@ -246,7 +267,7 @@ class _Importer:
     def _dim(self, size: Any) -> Dim:
         if isinstance(size, int):
             return size
-        expr = size.node.expr
+        expr = _plain_sympy(size.node.expr)
         renamed = expr.xreplace(self.symbols)
         named = set().union(*(e.free_symbols for e in self.symbols.values()))
         for sym in renamed.free_symbols - named:

@@ -63,7 +63,8 @@ class NeutralArithmetic(RewritePattern):
             return rewriter.fail("not exactly two arguments")
         x, other = node.args
         if type(other) not in (int, float) or other != self.NEUTRAL[node.op]:
-            return rewriter.fail(f"{other!r} is not {self.NEUTRAL[node.op]}")
+            shown = f"%{other.name}" if isinstance(other, Value) else repr(other)
+            return rewriter.fail(f"{shown} is not {self.NEUTRAL[node.op]}")
         if why := check_same_type(x, node.output):
             return rewriter.fail(why)
         assert isinstance(x, Value) and isinstance(x.type, TensorType)
@@ -90,14 +91,55 @@ class DoubleTranspose(RewritePattern):
         rewriter.replace_node(node, [x])
 
 
+class EmptyConcatOperand(RewritePattern):
+    """%y = aten.cat([%e, %x], d)  (%e : f32[0], %x of rank > 1)  ->  %x
+
+    torch.cat skips 1-D empty operands whatever the other operands' rank (a legacy rule that
+    `DynamicCache` relies on: its first update concatenates onto `torch.tensor([])`). Backends
+    would have to special-case them; dropping them here leaves a plain concatenation, or none.
+    """
+
+    ops = ("aten.cat",)
+
+    def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
+        tensors = get_arg(node, "tensors")
+        if not isinstance(tensors, (list, tuple)):
+            return rewriter.fail("no operand list")
+        kept = [t for t in tensors if not _legacy_empty(t)]
+        if len(kept) == len(tensors) or not kept:
+            return rewriter.fail("no 1-D empty operand beside others")
+        if len(kept) == 1 and not check_same_type(kept[0], node.output):
+            return rewriter.replace_node(node, [kept[0]])
+        operands = type(tensors)(kept)
+        if "tensors" in node.kwargs:
+            return rewriter.set_args(node, node.args, {**node.kwargs, "tensors": operands})
+        rewriter.set_args(node, (operands, *node.args[1:]))
+
+
+def _legacy_empty(value: object) -> bool:
+    return (
+        isinstance(value, Value)
+        and isinstance(value.type, TensorType)
+        and value.type.rank == 1
+        and value.type.shape[0] == 0
+    )
+
+
 def _axes(node: Node, rank: int) -> set[int]:
     return {int(get_arg(node, "dim0")) % rank, int(get_arg(node, "dim1")) % rank}
 
 
 @dataclass(frozen=True)
 class Simplify(RewritePass):
-    """Remove ops that compute nothing: eval-mode dropout, same-type copies, x*1, double transposes."""
+    """Remove ops that compute nothing: eval-mode dropout, same-type copies, x*1, double
+    transposes, 1-D empty concatenation operands."""
 
     name = "simplify"
     # Order does not matter for correctness: each rule removes one node and adds none.
-    patterns = (EvalDropout(), SameTypeCopy(), NeutralArithmetic(), DoubleTranspose())
+    patterns = (
+        EvalDropout(),
+        SameTypeCopy(),
+        NeutralArithmetic(),
+        DoubleTranspose(),
+        EmptyConcatOperand(),
+    )

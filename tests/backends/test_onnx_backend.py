@@ -18,7 +18,7 @@ from tests.backends.util import GraphMaker, check_backend, lower
 def test_registry_lists_onnx_and_rejects_unknown_names() -> None:
     assert "onnx" in backend_names()
     backend = get_backend("onnx")
-    assert backend.name == "onnx" and backend.default_pipeline == "dce,cse,fold-constants"
+    assert backend.name == "onnx" and backend.default_pipeline == "simplify,dce,cse,fold-constants"
     with pytest.raises(IrcError, match="unknown backend 'tflite'; choose one of: .*onnx"):
         get_backend("tflite")
 

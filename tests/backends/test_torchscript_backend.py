@@ -34,7 +34,7 @@ def test_registry_and_lazy_import() -> None:
     assert "torchscript" in backend_names()
     backend = get_backend("torchscript")
     assert backend.name == "torchscript"
-    assert backend.default_pipeline == "untie-weights,dce,cse,fold-constants"
+    assert backend.default_pipeline == "untie-weights,simplify,dce,cse,fold-constants"
     code = "import sys, irc.backends; irc.backends.backend_names(); print('irc.backends.torchscript' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -46,7 +46,7 @@ def test_export_validates_at_other_shapes(model_type: str, task: str, tmp_path: 
     assert "Validating TorchScript model at" in result.report.format()
     manifest = json.loads((tmp_path / "out" / "irc.json").read_text())
     assert manifest["backend"] == "torchscript"
-    assert manifest["pipeline"] == "untie-weights,dce,cse,fold-constants"
+    assert manifest["pipeline"] == "untie-weights,simplify,dce,cse,fold-constants"
 
 
 def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,8 +35,11 @@ DEFAULT_TARGET = "inf2"
 
 
 class NeuronBackend(Backend):
+    """Static TorchScript per --buckets length (sequence-N/model.pt), an operator report against
+    the Neuron SDK's lists, compiled with torch_neuron(x).trace when the SDK imports."""
+
     name = "neuron"
-    default_pipeline = "untie-weights,dce,cse,fold-constants"
+    default_pipeline = "untie-weights,simplify,dce,cse,fold-constants"
     """Run on each bucket's copy of the graph after `pad-static` (see `bucket_pipeline`)."""
 
     def supported_ops(self) -> set[str]:

@@ -30,7 +30,7 @@ class OnnxBackend(Backend):
     """ONNX model (model.onnx) with named dynamic dims, run in ONNX Runtime."""
 
     name = "onnx"
-    default_pipeline = "dce,cse,fold-constants"
+    default_pipeline = "simplify,dce,cse,fold-constants"
 
     def supported_ops(self) -> set[str]:
         from irc.backends.onnx.registry import lowerings

@@ -27,7 +27,7 @@ class TorchScriptBackend(Backend):
     """TorchScript module (model.pt) with untied weights, loadable without transformers."""
 
     name = "torchscript"
-    default_pipeline = "untie-weights,dce,cse,fold-constants"
+    default_pipeline = "untie-weights,simplify,dce,cse,fold-constants"
 
     def supported_ops(self) -> set[str]:
         from irc.backends.torchscript.registry import emitters
