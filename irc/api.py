@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,7 +206,7 @@ def export(
         if validate:
             with progress.stage("validate"):
                 report = _validate(traced, target, staging, atol, on_validation_case)
-        manifest = _manifest(traced, backend, pipeline, options, report)
+        manifest = _manifest(traced, target, pipeline, options, report)
         write_manifest(staging, manifest)
         failed = report is not None and not report.passed
         if not failed or keep_failed:
@@ -286,43 +285,31 @@ def check_generation(traced: Traced, step: Any, new_tokens: int = GENERATED_TOKE
 
 
 def _manifest(
-    traced: Traced, backend: str, pipeline: str, options: dict[str, Any], report: Any
+    traced: Traced, target: Any, pipeline: str, options: dict[str, Any], report: Any
 ) -> dict[str, Any]:
     import irc
+    from irc.artifact import checkpoint_record, dynamic_dims
 
     graph = traced.graph
     return {
         "irc_version": irc.__version__,
         "source": traced.loaded.source,
         "model_type": traced.loaded.model_type,
-        "checkpoint_sha256": _checkpoint_digest(traced.loaded.source),
+        "checkpoint": checkpoint_record(traced.loaded.source),
         "task": traced.loaded.task.name,
-        "backend": backend,
+        "backend": target.name,
         "pipeline": pipeline,
         "options": options,
+        "opset": options.get("opset", getattr(target, "default_opset", None)),
         "inputs": {v.name: str(v.type) for v in graph.inputs},
         "outputs": {v.name: str(v.type) for v in graph.outputs},
+        "dynamic_dims": {**dynamic_dims(graph.inputs), **dynamic_dims(graph.outputs)},
         "traced_sizes": traced.sizes,
         "tie_groups": {k: [p.name for p in v] for k, v in graph.tie_groups().items()},
         # Separated by untie-weights: each group's members must be trained together, not apart.
         "untied": graph.metadata.get("untied", {}),
         "validation": report.to_dict() if report is not None else None,
     }
-
-
-def _checkpoint_digest(source: str) -> str | None:
-    folder = Path(source)
-    if not folder.is_dir():
-        return None
-    digest = hashlib.sha256()
-    for file in (
-        sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) + [folder / "config.json"]
-    ):
-        if file.is_file():
-            with file.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_sizes(batch_size: int, sequence_length: int) -> None:

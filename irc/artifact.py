@@ -6,6 +6,7 @@ a failed or interrupted export never leaves a half-written folder at the output 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,9 @@ from typing import Any
 from irc.errors import IrcError
 
 MANIFEST = "irc.json"
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
+"""The files of a checkpoint folder that hold weights; `checkpoint_record` hashes these."""
+CHUNK = 1 << 20
 
 
 class OutputExistsError(IrcError):
@@ -68,6 +72,39 @@ def publish(staging: Path, output: Path) -> None:
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def checkpoint_record(source: str) -> dict[str, Any]:
+    """The manifest's record of where the weights came from.
+
+    For a folder: its weight files and one sha256 over them, in name order, each contributing its
+    name, its size and its bytes (read in 1 MiB chunks, so a checkpoint of any size is hashed in
+    constant memory). For an in-memory module (`source` is `<module Name>`) there is no file to hash
+    and the record says so.
+    """
+    folder = Path(source)
+    if not folder.is_dir():
+        return {"source": source, "files": [], "sha256": None, "note": "in-memory module: no checkpoint files"}
+    files = sorted({f for pattern in WEIGHT_PATTERNS for f in folder.glob(pattern) if f.is_file()})
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.name}\0{file.stat().st_size}\0".encode())
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(chunk)
+    return {"source": source, "files": [f.name for f in files], "sha256": digest.hexdigest()}
+
+
+def dynamic_dims(values: Any) -> dict[str, dict[str, str]]:
+    """`{value name: {axis: dim text}}` for every symbolic dim of `values` (graph inputs or
+    outputs), the `dynamic_axes` form transformers' and Optimum's exporters use."""
+    dims: dict[str, dict[str, str]] = {}
+    for value in values:
+        shape = getattr(value.type, "shape", ())
+        axes = {str(i): str(d) for i, d in enumerate(shape) if not isinstance(d, int)}
+        if axes:
+            dims[value.name] = axes
+    return dims
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

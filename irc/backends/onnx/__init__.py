@@ -29,6 +29,7 @@ PROTOBUF_LIMIT = 2**31 - 2**26
 class OnnxBackend(Backend):
     name = "onnx"
     default_pipeline = "dce,cse,fold-constants"
+    default_opset = DEFAULT_OPSET
 
     def supported_ops(self) -> set[str]:
         from irc.backends.onnx.registry import lowerings
