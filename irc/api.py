@@ -64,6 +64,7 @@ def trace_model(
     *,
     batch_size: int = DEFAULT_BATCH,
     sequence_length: int = DEFAULT_SEQUENCE,
+    trust_remote_code: bool = False,
     progress: Progress = QUIET,
 ) -> Traced:
     """Load (if a path) and trace `model` for `task` (None: the checkpoint's own head); the full
@@ -74,7 +75,7 @@ def trace_model(
 
     _check_sizes(batch_size, sequence_length)
     with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
-        loaded = load(model, task)
+        loaded = load(model, task, trust_remote_code)
         specs = loaded.inputs
     named = {a for s in specs for a in s.axes if isinstance(a, str) and a.isidentifier()}
     wanted = {"batch": batch_size, "sequence": sequence_length, **OTHER_TRACE_SIZES}
@@ -106,18 +107,22 @@ class TaskListing:
     tasks: list[TaskInfo]
 
 
-def list_tasks(model: str | Path) -> TaskListing:
-    """The tasks irc can export for the checkpoint folder `model`, without loading its weights."""
+def list_tasks(model: str | Path, *, trust_remote_code: bool = False) -> TaskListing:
+    """The tasks irc can export for the checkpoint folder `model`, without loading its weights;
+    `trust_remote_code` lets the checkpoint's own config code run (its `auto_map`)."""
     import transformers
 
-    from irc.frontend.loading import quiet_transformers, read_config
+    from irc.frontend.loading import check_remote_code, quiet_transformers, read_config
     from irc.frontend.tasks import detect_task, get_model, model_inputs, supported_tasks, task_outputs
 
     quiet_transformers()
     raw = read_config(Path(model))
+    check_remote_code(raw, Path(model), trust_remote_code)
     model_type = raw["model_type"]
     spec = get_model(model_type)
-    config = transformers.AutoConfig.from_pretrained(model, local_files_only=True)
+    config = transformers.AutoConfig.from_pretrained(
+        model, local_files_only=True, trust_remote_code=trust_remote_code
+    )
     architectures = raw.get("architectures") or []
     tasks = [
         TaskInfo(
@@ -138,10 +143,17 @@ def trace(
     *,
     batch_size: int = DEFAULT_BATCH,
     sequence_length: int = DEFAULT_SEQUENCE,
+    trust_remote_code: bool = False,
 ) -> Any:
     """The IR graph of `model` (an nn.Module or a checkpoint folder) for `task` (None: the task
     of the model's own head)."""
-    return trace_model(model, task, batch_size=batch_size, sequence_length=sequence_length).graph
+    return trace_model(
+        model,
+        task,
+        batch_size=batch_size,
+        sequence_length=sequence_length,
+        trust_remote_code=trust_remote_code,
+    ).graph
 
 
 def run_pipeline(
@@ -174,13 +186,15 @@ def export(
     debug_passes: bool = False,
     force: bool = False,
     keep_failed: bool = False,
+    trust_remote_code: bool = False,
     progress: Progress = QUIET,
     on_validation_case: Any = None,
 ) -> ExportResult:
     """Trace, transform, lower and validate; the artifact folder appears only when all succeeded.
 
     Raises ValidationError (with `.report`) when the artifact disagrees with the model; with
-    `keep_failed` the artifact is published anyway, for inspection.
+    `keep_failed` the artifact is published anyway, for inspection. `trust_remote_code` lets a
+    checkpoint's own model code (its config's `auto_map`) run; without it such a folder is refused.
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
@@ -192,7 +206,12 @@ def export(
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
 
     traced = trace_model(
-        model, task, batch_size=batch_size, sequence_length=sequence_length, progress=progress
+        model,
+        task,
+        batch_size=batch_size,
+        sequence_length=sequence_length,
+        trust_remote_code=trust_remote_code,
+        progress=progress,
     )
     graph = traced.graph
     run_pipeline(

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
             debug_passes=args.debug_passes,
             force=args.force,
             keep_failed=args.keep_failed,
+            trust_remote_code=args.trust_remote_code,
             progress=Progress(),
         )
     except ValidationError as exc:

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
         args.task,
         batch_size=args.batch_size,
         sequence_length=args.sequence_length,
+        trust_remote_code=args.trust_remote_code,
         progress=progress,
     )
     if args.passes:
