@@ -40,34 +40,61 @@ def check_output(output: Path, force: bool) -> None:
 
 @contextmanager
 def staging_folder(output: Path) -> Iterator[Path]:
-    """A temporary folder beside `output`, removed on any failure (SIGINT included)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.irc-tmp-", dir=output.parent))
-    # mkdtemp makes the folder private (0700); the artifact gets the permissions of any new folder.
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)
+    """A temporary folder beside `output`, removed on any failure (SIGINT and SIGTERM included),
+    together with the parent folders it had to create."""
+    created = [p for p in (output.parent, *output.parent.parents) if not p.exists()]
     previous = signal.getsignal(signal.SIGTERM)
+    staging: Path | None = None
     try:
         # SIGTERM becomes KeyboardInterrupt so the cleanup below runs; SIGINT already is one.
         if _in_main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.irc-tmp-", dir=output.parent))
+        # mkdtemp makes the folder private (0700); the artifact gets the permissions of any new folder.
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
         yield staging
     finally:
-        if _in_main_thread():
-            signal.signal(signal.SIGTERM, previous)
-        shutil.rmtree(staging, ignore_errors=True)
+        # A second Ctrl-C must not cut the cleanup short: it is held until the end of this block.
+        with signals_held():
+            if _in_main_thread():
+                signal.signal(signal.SIGTERM, previous)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if not output.exists():
+                for folder in created:  # deepest first; a folder something else wrote to stays
+                    _remove_if_empty(folder)
 
 
 def publish(staging: Path, output: Path) -> None:
-    """Move the finished staging folder to `output`, replacing an old one (checked by the caller)."""
-    if output.exists():
+    """Move the finished staging folder to `output`, replacing an old one (checked by the caller).
+
+    Signals are held meanwhile, so an interrupt cannot fall between moving the old folder aside
+    and moving the new one in."""
+    with signals_held():
+        if not output.exists():
+            staging.rename(output)
+            return
         old = output.with_name(f".{output.name}.irc-old-{os.getpid()}")
         output.rename(old)
         staging.rename(output)
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(output)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends; one that arrived meanwhile is delivered then."""
+    if not _in_main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
@@ -84,7 +111,12 @@ def checkpoint_record(source: str) -> dict[str, Any]:
     """
     folder = Path(source)
     if not folder.is_dir():
-        return {"source": source, "files": [], "sha256": None, "note": "in-memory module: no checkpoint files"}
+        return {
+            "source": source,
+            "files": [],
+            "sha256": None,
+            "note": "in-memory module: no checkpoint files",
+        }
     files = sorted({f for pattern in WEIGHT_PATTERNS for f in folder.glob(pattern) if f.is_file()})
     digest = hashlib.sha256()
     for file in files:
@@ -105,6 +137,13 @@ def dynamic_dims(values: Any) -> dict[str, dict[str, str]]:
         if axes:
             dims[value.name] = axes
     return dims
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

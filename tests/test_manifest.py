@@ -54,9 +54,7 @@ def test_manifest_records_what_was_built(gpt2_export: tuple[Path, dict[str, Any]
         "attention_mask": {"0": "batch", "1": "sequence"},
         "logits": {"0": "batch", "1": "sequence"},
     }
-    assert manifest["tie_groups"] == {
-        "transformer.wte.weight": ["transformer.wte.weight", "lm_head.weight"]
-    }
+    assert manifest["tie_groups"] == {"transformer.wte.weight": ["transformer.wte.weight", "lm_head.weight"]}
     validation = manifest["validation"]
     assert validation["passed"] is True and validation["backend"] == "onnx"
     assert len(validation["cases"]) >= 2

@@ -14,7 +14,7 @@ import pytest
 from irc.cli.main import main
 from tests.models import tiny_checkpoint
 
-CODE = '''
+CODE = """
 import pathlib
 
 pathlib.Path({sentinel!r}).write_text("the checkpoint's code ran")
@@ -28,7 +28,7 @@ class CustomBertConfig(BertConfig):
 
 class CustomBertModel(BertModel):
     config_class = CustomBertConfig
-'''
+"""
 
 
 def _custom_checkpoint(root: Path) -> tuple[Path, Path]:

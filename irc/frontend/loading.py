@@ -9,6 +9,7 @@ caller passes `trust_remote_code=True` (`--trust-remote-code`).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,11 +110,38 @@ def load_from_folder(path: str | Path, task: str | None, trust_remote_code: bool
         module = auto.from_pretrained(
             folder, local_files_only=True, trust_remote_code=trust_remote_code, weights_only=True
         )
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise ModelLoadError(f"cannot load {spec.auto_class} from {folder}: {exc}") from exc
+    except Exception as exc:
+        raise _load_error(exc, folder, spec.auto_class) from exc
     module.eval()
     inputs = _inputs(module, model_type, spec)
     return LoadedModel(module, module.config, model_type, spec, str(folder), inputs, detected)
+
+
+def _load_error(exc: Exception, folder: Path, auto_class: str) -> Exception:
+    """The IrcError for a checkpoint that transformers cannot load; an unexpected exception type
+    is returned as it is (a bug, which keeps its traceback)."""
+    import pickle
+
+    from safetensors import SafetensorError
+
+    detail = " ".join(str(exc).split())
+    if isinstance(exc, SafetensorError):
+        return ModelLoadError(
+            f"a safetensors file in {folder} cannot be read ({detail}); it is truncated or corrupt: "
+            "copy or save the checkpoint again."
+        )
+    if isinstance(exc, pickle.UnpicklingError):
+        # torch's message is a page of advice (including weights_only=False); keep its one fact.
+        found = re.search(r"unsupported GLOBAL \S+", detail)
+        what = found.group().strip() if found else "it is not a plain state dict"
+        return ModelLoadError(
+            f"a .bin weight file in {folder} holds Python objects besides tensors ({what}); irc "
+            "loads .bin files with weights_only=True and never unpickles code. Convert the "
+            "checkpoint to safetensors (save_pretrained) where you trust its origin."
+        )
+    if isinstance(exc, (OSError, ValueError, RuntimeError, KeyError, EOFError)):
+        return ModelLoadError(f"cannot load {auto_class} from {folder}: {detail}")
+    return exc
 
 
 def load_from_module(module: Any, task: str | None) -> LoadedModel:
