@@ -66,3 +66,19 @@ def test_limits_leave_room_for_real_graphs() -> None:
     deep = "[" * 99 + "]" * 99
     parse_graph(_graph(f"  metadata {{a = {deep}, n = {'9' * 400}}}\n  output"))
     parse_graph(_graph("  input %x : f32[" + "(" * 49 + "b" + ")" * 49 + "]\n  output %x"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '  input %x : f32[__import__("os").getpid()]\n  output %x',
+        "  input %x : f32[batch.__class__]\n  output %x",
+        "  metadata {a = __import__}\n  output",
+        "  metadata {a = torch.__class__}\n  output",
+        "  metadata {a = torch.load}\n  output",
+    ],
+)
+def test_text_is_never_evaluated(body: str) -> None:
+    """Python in a dim or a literal is only text the grammar does not have."""
+    with pytest.raises(ParseError, match="expected|unexpected|cannot read"):
+        parse_graph(_graph(body))
