@@ -198,12 +198,14 @@ def export(
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
+    from irc.passes import parse_pipeline
 
     out = Path(output)
     check_output(out, force)
     target = get_backend(backend)
     pipeline = target.default_pipeline if passes is None else passes
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
+    parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
 
     traced = trace_model(
         model,

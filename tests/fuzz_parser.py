@@ -40,6 +40,11 @@ VOCABULARY = [
 ]  # fmt: skip
 """Tokens a mutation inserts: the IR's own punctuation and words, and values known to be edge cases."""
 
+OPENERS = {"(", "[", "{", "<", ",", "=", ":"}
+"""Tokens after which a value, a dim or a type begins."""
+RUNS = ["[", "(", "- ", "9", "{a = ", "[1, ", "{", "%x", '"']
+"""Tokens a mutation repeats many times in a row."""
+
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[A-Za-z_][A-Za-z0-9_.]*|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\s+|.', re.S)
 
 
@@ -67,16 +72,15 @@ def model_texts() -> list[str]:
 
 
 def _mutation(text: str) -> st.SearchStrategy[str]:
-    n = len(text)
-    at = st.integers(0, n)
+    """One edit of `text`; three families weighted alike: characters, tokens, structure."""
+    at = st.integers(0, len(text))
     tokens = _TOKEN.findall(text)
     t_at = st.integers(0, max(len(tokens) - 1, 0))
+    # Where a literal, a dim or a type starts: an edit there reaches the deepest parser rules.
+    openings = [i + 1 for i, t in enumerate(tokens) if t in OPENERS] or [0]
+    o_at = st.sampled_from(openings)
     lines = text.split("\n")
     l_at = st.integers(0, max(len(lines) - 1, 0))
-
-    def cut(i: int, j: int) -> str:
-        i, j = sorted((i, j))
-        return text[:i] + text[j:]
 
     def tok(f: Callable[[list[str]], list[str]]) -> str:
         return "".join(f(list(tokens)))
@@ -91,25 +95,40 @@ def _mutation(text: str) -> st.SearchStrategy[str]:
             ts[i] = new
         return ts
 
-    def drop_line(i: int) -> str:
-        return "\n".join(lines[:i] + lines[i + 1 :])
-
-    def dup_line(i: int) -> str:
-        return "\n".join(lines[: i + 1] + lines[i:])
-
-    return st.one_of(
+    characters = st.one_of(
         st.builds(lambda i: text[:i], at),  # cut short
-        st.builds(lambda i, k: cut(i, i + k), at, st.integers(1, 8)),  # delete a few characters
+        st.builds(lambda i, k: text[:i] + text[i + k :], at, st.integers(1, 8)),  # delete a few
         st.builds(lambda i, s: text[:i] + s + text[i:], at, st.text(max_size=6)),
         st.builds(lambda i, s: text[:i] + s + text[i:], at, st.sampled_from(VOCABULARY)),
-        st.builds(lambda i, j: tok(lambda ts: ts[:i] + ts[i + 1 :]), t_at, t_at),  # drop a token
+    )
+    token_edits = st.one_of(
+        st.builds(lambda i: tok(lambda ts: ts[:i] + ts[i + 1 :]), t_at),  # drop a token
         st.builds(lambda i: tok(lambda ts: ts[: i + 1] + ts[i:]), t_at),  # repeat a token
         st.builds(lambda i, j: tok(lambda ts: swap(ts, i, j)), t_at, t_at),
         st.builds(lambda i, s: tok(lambda ts: put(ts, i, s)), t_at, st.sampled_from(VOCABULARY)),
         st.builds(lambda i, j: tok(lambda ts: put(ts, i, ts[j] if ts else "")), t_at, t_at),
-        st.builds(drop_line, l_at),
-        st.builds(dup_line, l_at),
     )
+    structure = st.one_of(
+        st.builds(lambda i, s: tok(lambda ts: ts[:i] + [s] + ts[i:]), o_at, st.sampled_from(VOCABULARY)),
+        _run(text),
+        st.builds(lambda i: "\n".join(lines[:i] + lines[i + 1 :]), l_at),  # drop a line
+        st.builds(lambda i: "\n".join(lines[: i + 1] + lines[i:]), l_at),  # repeat a line
+    )
+    return st.one_of(characters, token_edits, structure)
+
+
+def _run(text: str) -> st.SearchStrategy[str]:
+    """A run of one token where a value starts, short or past any nesting or length limit:
+    `[[[[`, `((((`, `- - -`, `9999`. Lengths around the limits (and Python's recursion and
+    int-digit limits) come up often."""
+    tokens = _TOKEN.findall(text)
+    openings = [i + 1 for i, t in enumerate(tokens) if t in OPENERS] or [0]
+    runs = st.one_of(st.sampled_from([2, 40, 60, 120, 450, 1200, 5000]), st.integers(2, 5000))
+
+    def insert(i: int, run: str, k: int) -> str:
+        return "".join(tokens[:i]) + run * k + "".join(tokens[i:])
+
+    return st.builds(insert, st.sampled_from(openings), st.sampled_from(RUNS), runs)
 
 
 def ir_texts(corpus: list[str]) -> st.SearchStrategy[str]:
@@ -120,8 +139,12 @@ def ir_texts(corpus: list[str]) -> st.SearchStrategy[str]:
             text = draw(_mutation(text))
         return text
 
+    @st.composite
+    def deep(draw: st.DrawFn) -> str:
+        return draw(_run(draw(st.sampled_from(corpus))))
+
     soup = st.lists(st.sampled_from(VOCABULARY), max_size=40).map("".join)
-    return st.one_of(mutated(), mutated(), mutated(), soup, st.text(max_size=200))
+    return st.one_of(mutated(), mutated(), mutated(), deep(), soup, st.text(max_size=200))
 
 
 def check_ir(text: str) -> None:

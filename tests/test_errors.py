@@ -185,6 +185,11 @@ def test_bad_pipeline(
     _export_fails(capsys, tmp_path, bert_checkpoint, "--passes", pipeline, needles=needles)
 
 
+def test_bad_pipeline_fails_before_loading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The pipeline is checked first: its error comes even for a model path that does not exist."""
+    _export_fails(capsys, tmp_path, tmp_path / "nope", "--passes", "dce{", needles=("bad pipeline 'dce{'",))
+
+
 def test_opset_below_the_backend_floor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], bert_checkpoint: Path
 ) -> None:
