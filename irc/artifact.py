@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +52,8 @@ def staging_folder(output: Path) -> Iterator[Path]:
         if _in_main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)
         output.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.irc-tmp-", dir=output.parent))
+        remove_stale(output)
+        staging = Path(tempfile.mkdtemp(prefix=_hidden(output, "tmp") + "-", dir=output.parent))
         # mkdtemp makes the folder private (0700); the artifact gets the permissions of any new folder.
         umask = os.umask(0)
         os.umask(umask)
@@ -77,7 +80,7 @@ def publish(staging: Path, output: Path) -> None:
         if not output.exists():
             staging.rename(output)
             return
-        old = output.with_name(f".{output.name}.irc-old-{os.getpid()}")
+        old = output.parent / _hidden(output, "old")
         output.rename(old)
         staging.rename(output)
         shutil.rmtree(old, ignore_errors=True)
@@ -137,6 +140,38 @@ def dynamic_dims(values: Any) -> dict[str, dict[str, str]]:
         if axes:
             dims[value.name] = axes
     return dims
+
+
+def _hidden(output: Path, kind: str) -> str:
+    """The name of a hidden sibling of `output` this process owns: `.out.irc-tmp-host-1234`."""
+    return f".{output.name}.irc-{kind}-{_HOST}-{os.getpid()}"
+
+
+_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "localhost"
+
+
+def remove_stale(output: Path) -> None:
+    """Remove hidden siblings of `output` left by exports on this host whose process is gone.
+
+    SIGKILL (the OOM killer's signal) ends a process without any cleanup, so its staging folder
+    stays; the next export to the same output removes it. Folders of live processes, or made on
+    another host sharing the file system, are left alone.
+    """
+    pattern = re.compile(rf"\.{re.escape(output.name)}\.irc-(?:tmp|old)-{re.escape(_HOST)}-(\d+)(?:-.*)?")
+    for entry in output.parent.iterdir():
+        found = pattern.fullmatch(entry.name)
+        if found and entry.is_dir() and not _alive(int(found.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _remove_if_empty(folder: Path) -> None:

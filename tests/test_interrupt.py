@@ -1,4 +1,5 @@
-"""Ctrl-C (or SIGTERM) during `irc export` leaves nothing behind and prints one line.
+"""Ctrl-C (or SIGTERM) during `irc export` leaves nothing behind and prints one line; what a
+SIGKILL leaves, the next export to the same output removes.
 
 The export runs in a real subprocess whose stderr is a pseudo-terminal, as when a user runs it,
 so irc prints its `[irc] <stage> ...` lines; the test waits for a stage to start, sends the
@@ -100,3 +101,51 @@ def test_interrupted_export_leaves_nothing(
     assert last == "interrupted; nothing was written.", shown
     assert shown.count("interrupted") == 1
     assert _tree(root) == before, "the interrupted export left files behind"
+
+
+def test_sigkill_leftovers_are_removed_by_the_next_export(tmp_path: Path, checkpoint: Path) -> None:
+    """SIGKILL (the OOM killer's signal) allows no cleanup: the staging folder stays until the
+    next export to the same output, which removes it and succeeds."""
+    out = tmp_path / "out"
+    master, slave = pty.openpty()
+    argv = [sys.executable, "-m", "irc.cli", "export", "--model", str(checkpoint), "--task", "causal-lm"]
+    proc = subprocess.Popen(
+        [*argv, str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave
+    )
+    os.close(slave)
+    try:
+        _read_until(master, "[irc] validate", time.monotonic() + TIMEOUT)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    left = [p for p in tmp_path.iterdir() if ".irc-tmp-" in p.name]
+    assert len(left) == 1 and f"-{proc.pid}-" in left[0].name and not out.exists()
+
+    done = subprocess.run([*argv, "--no-validate", str(out)], capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_stale_folders_of_live_processes_and_other_hosts_stay(tmp_path: Path) -> None:
+    from irc.artifact import _HOST, remove_stale
+
+    out = tmp_path / "out"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    names = {
+        "dead": f".out.irc-tmp-{_HOST}-{int(dead.stdout)}-x1",
+        "dead old": f".out.irc-old-{_HOST}-{int(dead.stdout)}",
+        "live": f".out.irc-tmp-{_HOST}-{os.getpid()}-x2",
+        "other host": f".out.irc-tmp-{_HOST}x-{int(dead.stdout)}-x3",
+        "other output": f".out2.irc-tmp-{_HOST}-{int(dead.stdout)}-x4",
+    }
+    for name in names.values():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.onnx").write_bytes(b"partial")
+    remove_stale(out)
+    kept = {label for label, name in names.items() if (tmp_path / name).exists()}
+    assert kept == {"live", "other host", "other output"}
