@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ class Traced:
     loaded: Any
     specs: tuple[Any, ...]
     sizes: dict[str, int]
+    component: str = "model"
+    """The artifact file stem; encoder-decoders with past export several components."""
+    wrap: Any = None
+    """The frontend's module builder for this component (None: the task's own)."""
 
     def make_inputs(self, sizes: dict[str, int], seed: int = 0, pad: bool = True) -> dict[str, Any]:
         from irc.frontend.dummy import make_inputs
@@ -43,12 +48,13 @@ class Traced:
     def reference(self, inputs: dict[str, Any]) -> dict[str, Any]:
         from irc.frontend.trace import call_reference
 
-        return call_reference(self.loaded, inputs)
+        return call_reference(self.loaded, inputs, self.wrap)
 
 
 @dataclass
 class ExportResult:
-    """What `irc.export` made: the artifact folder, its main file, the final graph, the report."""
+    """What `irc.export` made: the artifact folder, its main file (the first component's), the
+    final graph, the report."""
 
     output: Path
     artifact: Path
@@ -56,35 +62,98 @@ class ExportResult:
     report: Any
     timings: dict[str, float] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, Path] = field(default_factory=dict)
+    """Component -> file; one entry (`model`) except for multi-model exports such as
+    `seq2seq-lm-with-past` (`encoder_model`, `decoder_model`, ...)."""
+    graphs: dict[str, Any] = field(default_factory=dict)
+
+
+def trace_components(
+    model: Any,
+    task: str | None = None,
+    *,
+    component: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    sequence_length: int = DEFAULT_SEQUENCE,
+    trust_remote_code: bool = False,
+    progress: Progress = QUIET,
+) -> list[Traced]:
+    """Load (if a path) and trace `model` for `task` (None: the checkpoint's own head): one
+    Traced per artifact file, usually one (`model`); `seq2seq-lm-with-past` has four, of which
+    `component` picks one."""
+    from irc.frontend.loading import load
+
+    _check_sizes(batch_size, sequence_length)
+    with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
+        loaded = load(model, task, trust_remote_code)
+    if loaded.task.with_past and getattr(loaded.config, "is_encoder_decoder", False):
+        from irc.frontend.seq2seq import components
+
+        parts = [(c.name, c.inputs, c.wrap) for c in components(loaded)]
+    else:
+        parts = [("model", loaded.inputs, None)]
+    names = [name for name, _, _ in parts]
+    if component is not None and component not in names:
+        raise IrcError(
+            f"{loaded.task.name} has no component {component!r}; its components are {', '.join(names)}."
+        )
+    return [
+        _trace_one(loaded, name, specs, wrap, batch_size, sequence_length, progress)
+        for name, specs, wrap in parts
+        if component in (None, name)
+    ]
 
 
 def trace_model(
     model: Any,
     task: str | None = None,
     *,
+    component: str | None = None,
     batch_size: int = DEFAULT_BATCH,
     sequence_length: int = DEFAULT_SEQUENCE,
     trust_remote_code: bool = False,
     progress: Progress = QUIET,
 ) -> Traced:
-    """Load (if a path) and trace `model` for `task` (None: the checkpoint's own head); the full
-    record behind `trace`."""
+    """The traced model for `task`; for multi-model tasks, `component` names which one."""
+    if component is None and task == "seq2seq-lm-with-past":
+        from irc.frontend.seq2seq import COMPONENTS
+
+        raise IrcError(f"{task} exports the components {', '.join(COMPONENTS)}; name one with --component.")
+    (traced,) = trace_components(
+        model,
+        task,
+        component=component,
+        batch_size=batch_size,
+        sequence_length=sequence_length,
+        trust_remote_code=trust_remote_code,
+        progress=progress,
+    )
+    return traced
+
+
+def _trace_one(
+    loaded: Any,
+    component: str,
+    specs: tuple[Any, ...],
+    wrap: Any,
+    batch_size: int,
+    sequence_length: int,
+    progress: Progress,
+) -> Traced:
     from irc.frontend.dummy import make_inputs
-    from irc.frontend.loading import load
     from irc.frontend.trace import trace as trace_loaded
 
-    _check_sizes(batch_size, sequence_length)
-    with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
-        loaded = load(model, task, trust_remote_code)
-        specs = loaded.inputs
     named = {a for s in specs for a in s.axes if isinstance(a, str) and a.isidentifier()}
     wanted = {"batch": batch_size, "sequence": sequence_length, **OTHER_TRACE_SIZES}
     sizes = {k: v for k, v in wanted.items() if k in named}
     shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
-    with progress.stage("trace", f"{loaded.model_type} {loaded.task.name} at {shown}"):
+    what = loaded.task.name if component == "model" else f"{loaded.task.name} {component}"
+    with progress.stage("trace", f"{loaded.model_type} {what} at {shown}"):
         dummy = make_inputs(specs, loaded.config, sizes)
-        graph = trace_loaded(loaded, specs, dummy)
-    return Traced(graph, loaded, specs, sizes)
+        graph = trace_loaded(loaded, specs, dummy, wrap)
+    if component != "model":
+        graph.metadata["component"] = component
+    return Traced(graph, loaded, specs, sizes, component, wrap)
 
 
 @dataclass
@@ -157,18 +226,27 @@ def trace(
 
 
 def run_pipeline(
-    graph: Any, pipeline: str, *, debug_inputs: dict[str, Any] | None = None, progress: Progress = QUIET
+    graph: Any,
+    pipeline: str,
+    *,
+    debug_inputs: dict[str, Any] | None = None,
+    progress: Progress = QUIET,
+    after_pass: Any = None,
 ) -> Any:
     """Parse `pipeline` and run it over `graph` in place; returns the PassManager's result.
 
     With `debug_inputs`, the interpreter runs on them before and after every pass and the
-    first pass that changes the results is named (translation validation).
+    first pass that changes the results is named (translation validation). `after_pass(record,
+    graph)` runs after each pass (`irc.passes.printing.IRPrinter` dumps the IR).
     """
     from irc.passes import PassManager, parse_pipeline
 
     passes = parse_pipeline(pipeline)
     with progress.stage("passes", pipeline or "(none)"):
-        return PassManager(passes, debug=debug_inputs is not None, debug_inputs=debug_inputs).run(graph)
+        manager = PassManager(
+            passes, debug=debug_inputs is not None, debug_inputs=debug_inputs, after_pass=after_pass
+        )
+        return manager.run(graph)
 
 
 def export(
@@ -180,7 +258,7 @@ def export(
     opset: int | None = None,
     atol: float | None = None,
     passes: str | None = None,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
     sequence_length: int = DEFAULT_SEQUENCE,
     validate: bool = True,
     debug_passes: bool = False,
@@ -189,17 +267,31 @@ def export(
     trust_remote_code: bool = False,
     progress: Progress = QUIET,
     on_validation_case: Any = None,
+    buckets: Sequence[int] | None = None,
+    neuron_target: str | None = None,
 ) -> ExportResult:
     """Trace, transform, lower and validate; the artifact folder appears only when all succeeded.
 
     Raises ValidationError (with `.report`) when the artifact disagrees with the model; with
-    `keep_failed` the artifact is published anyway, for inspection. `trust_remote_code` lets a
-    checkpoint's own model code (its config's `auto_map`) run; without it such a folder is refused.
+    `keep_failed` the artifact is published anyway, for inspection. `backend="neuron"` goes to
+    `export_neuron` (`batch_size` is then the static batch, default 1; `buckets` and
+    `neuron_target` are its options). `trust_remote_code` lets a checkpoint's own model code
+    (its config's `auto_map`) run; without it such a folder is refused.
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
     from irc.passes import parse_pipeline
 
+    if backend == "neuron":
+        return export_neuron(
+            model, task, output, buckets=buckets, batch_size=batch_size, target=neuron_target,
+            atol=atol, passes=passes, validate=validate, debug_passes=debug_passes, force=force,
+            keep_failed=keep_failed, progress=progress, on_validation_case=on_validation_case,
+            trust_remote_code=trust_remote_code,
+        )  # fmt: skip
+    if buckets is not None or neuron_target is not None:
+        raise IrcError("--buckets and --target are options of the neuron backend (--backend neuron).")
+    batch_size = DEFAULT_BATCH if batch_size is None else batch_size
     out = Path(output)
     check_output(out, force)
     target = get_backend(backend)
@@ -207,7 +299,7 @@ def export(
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
     parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
 
-    traced = trace_model(
+    parts = trace_components(
         model,
         task,
         batch_size=batch_size,
@@ -215,24 +307,34 @@ def export(
         trust_remote_code=trust_remote_code,
         progress=progress,
     )
-    graph = traced.graph
-    run_pipeline(
-        graph, pipeline, debug_inputs=traced.debug_inputs() if debug_passes else None, progress=progress
-    )
+    for part in parts:
+        debug_inputs = part.debug_inputs() if debug_passes else None
+        run_pipeline(part.graph, pipeline, debug_inputs=debug_inputs, progress=progress)
     with staging_folder(out) as staging:
         with progress.stage("lower", f"to {backend}"):
-            target.check(graph)
-            artifact = target.lower(graph, staging, **options)
+            for part in parts:
+                target.check(part.graph)
+            artifacts = {p.component: _lower(target, p, staging, options) for p in parts}
         report = None
         if validate:
             with progress.stage("validate"):
-                report = _validate(traced, target, staging, atol, on_validation_case)
-        manifest = _manifest(traced, target, pipeline, options, report)
+                report = _validate(parts, target, staging, atol, on_validation_case)
+        manifest = _manifest(parts, backend, pipeline, options, report)
         write_manifest(staging, manifest)
         failed = report is not None and not report.passed
         if not failed or keep_failed:
             publish(staging, out)
-    result = ExportResult(out, out / artifact.name, graph, report, dict(progress.timings), manifest)
+    files = {name: out / path.name for name, path in artifacts.items()}
+    result = ExportResult(
+        out,
+        next(iter(files.values())),
+        parts[0].graph,
+        report,
+        dict(progress.timings),
+        manifest,
+        files,
+        {p.component: p.graph for p in parts},
+    )
     if failed:
         kept = (
             f" The artifact was kept at {out} (--keep-failed)."
@@ -249,30 +351,55 @@ def export(
     return result
 
 
-def _validate(traced: Traced, target: Any, folder: Path, atol: float | None, on_case: Any) -> Any:
-    from irc.validate import validate, validation_sizes
+def _lower(target: Any, part: Traced, folder: Path, options: dict[str, Any]) -> Path:
+    # Backends name their file `model.*` unless told otherwise; plugins need not know `name`.
+    if part.component == "model":
+        return target.lower(part.graph, folder, **options)
+    return target.lower(part.graph, folder, name=part.component, **options)
 
-    tolerance = traced.loaded.task.atol if atol is None else atol
-    with target.load(folder) as runner:
-        report = validate(
-            traced.reference,
-            runner.run,
-            lambda sizes, seed: traced.make_inputs(sizes, seed=seed, pad=True),
-            validation_sizes(traced.sizes),
-            tolerance,
-            target.name,
-            on_case,
-        )
-        if traced.loaded.task.with_past and "logits" in traced.loaded.task.outputs:
-            report.generation = check_generation(traced, runner.run)
+
+def _load(target: Any, part: Traced, folder: Path) -> Any:
+    if part.component == "model":
+        return target.load(folder)
+    return target.load(folder, name=part.component)
+
+
+def _validate(parts: list[Traced], target: Any, folder: Path, atol: float | None, on_case: Any) -> Any:
+    from contextlib import ExitStack
+
+    from irc.validate import ValidationReport, validate, validation_sizes
+
+    task = parts[0].loaded.task
+    tolerance = task.atol if atol is None else atol
+    report = ValidationReport(target.name)
+    with ExitStack() as stack:
+        runners = {p.component: stack.enter_context(_load(target, p, folder)).run for p in parts}
+        for part in parts:
+            make = part.make_inputs
+            report.cases += validate(
+                part.reference,
+                runners[part.component],
+                lambda sizes, seed, make=make: make(sizes, seed=seed, pad=True),
+                validation_sizes(part.sizes),
+                tolerance,
+                target.name,
+                on_case,
+                component="" if part.component == "model" else part.component,
+            ).cases
+        if task.with_past and "logits" in task.outputs:
+            if len(parts) == 1:
+                report.generation = check_generation(parts[0], runners["model"], tolerance)
+            else:
+                report.generation = check_seq2seq_generation(parts, runners, tolerance)
     return report
 
 
 GENERATED_TOKENS = 20
 
 
-def check_generation(traced: Traced, step: Any, new_tokens: int = GENERATED_TOKENS) -> Any:
-    """Greedy-decode with `step` (an artifact runner) and with `model.generate`; compare tokens."""
+def check_generation(traced: Traced, step: Any, atol: float, new_tokens: int = GENERATED_TOKENS) -> Any:
+    """Greedy-decode with `step` (an artifact runner) and with `model.generate`; compare the
+    tokens, and each step's logits within `atol`."""
     import torch
 
     from irc.validate.generate import GenerationResult, greedy_decode
@@ -281,54 +408,131 @@ def check_generation(traced: Traced, step: Any, new_tokens: int = GENERATED_TOKE
     input_ids = traced.make_inputs({"batch": batch, "sequence": prompt, "past_sequence": 0}, seed=11)[
         "input_ids"
     ]
-    empty_past = {
+    model = traced.loaded.module
+    expected, expected_logits, eos_ids = _plain_generate(
+        model, input_ids, torch.ones_like(input_ids), new_tokens, {}
+    )
+    actual, logits = greedy_decode(step, input_ids, _empty_past(traced, batch), new_tokens)
+    return GenerationResult(expected[:, prompt:], actual, eos_ids, "", expected_logits, logits, atol)
+
+
+def check_seq2seq_generation(
+    parts: list[Traced], runners: dict[str, Any], atol: float, new_tokens: int = GENERATED_TOKENS
+) -> Any:
+    """Greedy-decode through the components (encoder, decoder, decoder with past) and through
+    the merged decoder, and compare both with `model.generate`; the first loop that disagrees
+    is the one reported."""
+    from irc.frontend.seq2seq import DECODER, DECODER_WITH_PAST, ENCODER, MERGED
+    from irc.validate.generate import GenerationResult, greedy_decode_seq2seq
+
+    by_name = {p.component: p for p in parts}
+    encoder = by_name[ENCODER]
+    inputs = encoder.make_inputs({"batch": 2, "sequence": 7}, seed=11)
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    model = encoder.loaded.module
+    start = model.generation_config.decoder_start_token_id
+    if start is None:
+        start = model.config.decoder_start_token_id
+    expected, expected_logits, eos_ids = _plain_generate(
+        model, ids, mask, new_tokens, {"decoder_start_token_id": start}
+    )
+    expected = expected[:, 1:]  # the decoder start token
+    runs = [
+        (f"{ENCODER}, {DECODER}, {DECODER_WITH_PAST}", runners[DECODER], runners[DECODER_WITH_PAST], None),
+        (f"{ENCODER}, {MERGED}", runners[MERGED], None, _empty_past(by_name[MERGED], ids.shape[0])),
+    ]
+    result = None
+    for via, first, later, past in runs:
+        tokens, logits = greedy_decode_seq2seq(
+            runners[ENCODER], first, later, ids, mask, start, new_tokens, past
+        )
+        result = GenerationResult(expected, tokens, eos_ids, via, expected_logits, logits, atol)
+        if not result:
+            break
+    return result
+
+
+def _plain_generate(
+    model: Any, ids: Any, mask: Any, new_tokens: int, extra: dict[str, Any]
+) -> tuple[Any, Any, tuple[int, ...]]:
+    """`model.generate` as plain greedy search: its tokens, each step's raw logits and the
+    end-of-sequence ids. The checkpoint's own settings (forced end tokens, banned words,
+    minimum lengths) are not part of what the artifact computes, so they are turned off;
+    generate() fills unset fields from the checkpoint, so they are given explicitly."""
+    import torch
+
+    config = model.generation_config
+    eos = config.eos_token_id
+    eos_ids = tuple(eos) if isinstance(eos, (list, tuple)) else () if eos is None else (eos,)
+    pad = config.pad_token_id if config.pad_token_id is not None else next(iter(eos_ids), None)
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=new_tokens,
+            pad_token_id=pad,
+            forced_bos_token_id=None,
+            forced_eos_token_id=None,
+            bad_words_ids=None,
+            suppress_tokens=None,
+            begin_suppress_tokens=None,
+            no_repeat_ngram_size=0,
+            repetition_penalty=1.0,
+            min_length=0,
+            return_dict_in_generate=True,
+            output_logits=True,
+            **extra,
+        )
+    return out.sequences, torch.stack(out.logits, dim=1), eos_ids
+
+
+def _empty_past(part: Traced, batch: int) -> dict[str, Any]:
+    """Each `past_key_values.*` input of `part` at past length 0: the first decoding step."""
+    import torch
+
+    return {
         spec.name: torch.zeros(
             tuple(0 if a == "past_sequence" else batch if a == "batch" else a for a in spec.axes)
         )
-        for spec in traced.specs
+        for spec in part.specs
         if spec.kind == "past"
     }
-    model = traced.loaded.module
-    config = model.generation_config
-    pad = config.pad_token_id if config.pad_token_id is not None else config.eos_token_id
-    with torch.no_grad():
-        expected = model.generate(
-            input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            do_sample=False,
-            max_new_tokens=new_tokens,
-            pad_token_id=pad,
-        )[:, prompt:]
-    actual = greedy_decode(step, input_ids, empty_past, new_tokens)
-    eos = config.eos_token_id
-    eos_ids = tuple(eos) if isinstance(eos, (list, tuple)) else () if eos is None else (eos,)
-    return GenerationResult(expected, actual, eos_ids)
 
 
 def _manifest(
-    traced: Traced, target: Any, pipeline: str, options: dict[str, Any], report: Any
+    parts: list[Traced], backend: str, pipeline: str, options: dict[str, Any], report: Any
 ) -> dict[str, Any]:
     import irc
     from irc.artifact import checkpoint_record, dynamic_dims
+    from irc.backends import get_backend
 
-    graph = traced.graph
+    first = parts[0]
+    graphs = {
+        p.component: {
+            "inputs": {v.name: str(v.type) for v in p.graph.inputs},
+            "outputs": {v.name: str(v.type) for v in p.graph.outputs},
+            "dynamic_dims": {**dynamic_dims(p.graph.inputs), **dynamic_dims(p.graph.outputs)},
+            "tie_groups": {k: [q.name for q in v] for k, v in p.graph.tie_groups().items()},
+            # Separated by untie-weights: each group's members must be trained together.
+            "untied": p.graph.metadata.get("untied", {}),
+        }
+        for p in parts
+    }
+    single = graphs.pop("model") if list(graphs) == ["model"] else {"components": graphs}
     return {
         "irc_version": irc.__version__,
-        "source": traced.loaded.source,
-        "model_type": traced.loaded.model_type,
-        "checkpoint": checkpoint_record(traced.loaded.source),
-        "task": traced.loaded.task.name,
-        "backend": target.name,
+        "source": first.loaded.source,
+        "model_type": first.loaded.model_type,
+        "checkpoint": checkpoint_record(first.loaded.source),
+        "task": first.loaded.task.name,
+        "backend": backend,
         "pipeline": pipeline,
         "options": options,
-        "opset": options.get("opset", getattr(target, "default_opset", None)),
-        "inputs": {v.name: str(v.type) for v in graph.inputs},
-        "outputs": {v.name: str(v.type) for v in graph.outputs},
-        "dynamic_dims": {**dynamic_dims(graph.inputs), **dynamic_dims(graph.outputs)},
-        "traced_sizes": traced.sizes,
-        "tie_groups": {k: [p.name for p in v] for k, v in graph.tie_groups().items()},
-        # Separated by untie-weights: each group's members must be trained together, not apart.
-        "untied": graph.metadata.get("untied", {}),
+        "opset": options.get("opset", getattr(get_backend(backend), "default_opset", None)),
+        **single,
+        "traced_sizes": first.sizes,
         "validation": report.to_dict() if report is not None else None,
     }
 
@@ -337,3 +541,247 @@ def _check_sizes(batch_size: int, sequence_length: int) -> None:
     for name, value in (("--batch-size", batch_size), ("--sequence-length", sequence_length)):
         if not isinstance(value, int) or value < 1:
             raise IrcError(f"{name} must be a positive integer, got {value!r}.")
+
+
+# -- the Neuron backend: one static artifact per bucket -------------------------------------------
+
+DEFAULT_BUCKETS = (128,)
+NEURON_DIMS = ("batch", "sequence")
+"""The dims the Neuron export fixes: the batch once, the sequence once per bucket."""
+
+
+def export_neuron(
+    model: Any,
+    task: str | None = None,
+    output: str | Path = "out",
+    *,
+    buckets: Sequence[int] | None = None,
+    batch_size: int | None = None,
+    target: str | None = None,
+    atol: float | None = None,
+    passes: str | None = None,
+    validate: bool = True,
+    debug_passes: bool = False,
+    force: bool = False,
+    keep_failed: bool = False,
+    progress: Progress = QUIET,
+    on_validation_case: Any = None,
+    trust_remote_code: bool = False,
+) -> ExportResult:
+    """Trace once; per sequence bucket, copy the graph, run `pad-static{batch=B,sequence=S}`
+    and the pipeline, and lower it to static TorchScript; write the operator report; validate
+    through the padding runner at lengths under each bucket against the unpadded model; then
+    compile with the Neuron SDK. Where the SDK does not import, the folder is still published
+    and `NeuronSdkMissing` (exit 2) says what to install; its `.result` is the ExportResult.
+    """
+    from irc.artifact import check_output, publish, staging_folder, write_manifest
+    from irc.backends import get_backend
+    from irc.backends.neuron import DEFAULT_TARGET
+    from irc.backends.neuron.compile import NeuronSdkMissing
+    from irc.backends.neuron.report import load_list
+    from irc.ir.copy import copy_graph
+
+    out = Path(output)
+    check_output(out, force)
+    backend: Any = get_backend("neuron")
+    target = target or DEFAULT_TARGET
+    load_list(target)  # an unknown target fails before tracing
+    sizes_list = _bucket_sizes(buckets, 1 if batch_size is None else batch_size)
+    traced = trace_model(model, task, trust_remote_code=trust_remote_code, progress=progress)
+    _check_neuron_task(traced, sizes_list)
+    graphs, pipelines = [], []
+    for sizes in sizes_list:
+        graph = copy_graph(traced.graph)
+        pipeline = backend.bucket_pipeline(sizes, passes)
+        debug = traced.make_inputs(sizes, seed=7) if debug_passes else None
+        run_pipeline(graph, pipeline, debug_inputs=debug, progress=progress)
+        graphs.append(graph)
+        pipelines.append(pipeline)
+    missing: NeuronSdkMissing | None = None
+    with staging_folder(out) as staging:
+        shown = ", ".join(str(s["sequence"]) for s in sizes_list)
+        with progress.stage("lower", f"to neuron ({target}), sequence buckets {shown}"):
+            artifact = backend.lower_buckets(graphs, staging, target=target, pad_values=_pad_values(traced))
+        report = None
+        if validate:
+            with progress.stage("validate"):
+                report = _validate_buckets(traced, backend, staging, atol, sizes_list, on_validation_case)
+        failed = report is not None and not report.passed
+        if not failed:
+            try:
+                with progress.stage("compile", target):
+                    backend.compile(staging)
+            except NeuronSdkMissing as exc:
+                missing = exc
+        manifest = _manifest([traced], "neuron", pipelines[0], {"target": target}, report)
+        manifest.update(_neuron_manifest(staging, graphs[0], pipelines))
+        write_manifest(staging, manifest)
+        if not failed or keep_failed:
+            publish(staging, out)
+    result = ExportResult(out, out / artifact.name, graphs[-1], report, dict(progress.timings), manifest)
+    if failed:
+        assert report is not None
+        error = ValidationError(
+            f"the neuron artifact (static TorchScript through the padding runner) disagrees with the "
+            f"model beyond atol (max abs diff {report.max_abs_diff():.3g}); see the validation log above."
+            + (
+                f" The artifact was kept at {out} (--keep-failed)."
+                if keep_failed
+                else " No artifact was written."
+            )
+        )
+        error.report = report  # type: ignore[attr-defined]
+        error.result = result  # type: ignore[attr-defined]
+        raise error
+    if missing is not None:
+        written = ", ".join(b["model"] for b in manifest["buckets"])
+        checked = "validated on the CPU through the padding runner, " if report is not None else ""
+        not_compiled = NeuronSdkMissing(
+            f"the static artifacts ({written}) and the operator report (op-report.txt) were written to "
+            f"{out} and {checked}but not compiled: {missing}",
+            missing.package,
+            missing.reason,
+        )
+        not_compiled.report = report  # type: ignore[attr-defined]
+        not_compiled.result = result  # type: ignore[attr-defined]
+        raise not_compiled
+    return result
+
+
+def _bucket_sizes(buckets: Sequence[int] | None, batch: int) -> list[dict[str, int]]:
+    lengths = list(DEFAULT_BUCKETS if buckets is None else buckets)
+    bad = [b for b in lengths if not isinstance(b, int) or isinstance(b, bool) or b < 1]
+    if not lengths or bad:
+        raise IrcError(
+            f"--buckets takes positive sequence lengths, e.g. --buckets 32,128; got {list(lengths)!r}."
+        )
+    if not isinstance(batch, int) or batch < 1:
+        raise IrcError(f"--batch-size must be a positive integer, got {batch!r}.")
+    return [{"batch": batch, "sequence": length} for length in sorted(set(lengths))]
+
+
+def _check_neuron_task(traced: Traced, sizes_list: list[dict[str, int]]) -> None:
+    extra = sorted(set(traced.sizes) - set(NEURON_DIMS))
+    if extra or "sequence" not in traced.sizes:
+        what = f"also has the dim(s) {', '.join(extra)}" if extra else "has no sequence dim"
+        raise IrcError(
+            f"the neuron backend buckets the batch and sequence dims only, and task "
+            f"{traced.loaded.task.name} of {traced.loaded.model_type} {what}. Export a task without "
+            "a cache or extra dims (e.g. causal-lm rather than causal-lm-with-past), or use "
+            "--backend onnx / torchscript, whose dims stay symbolic."
+        )
+    config = traced.loaded.config
+    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    longest = max(s["sequence"] for s in sizes_list)
+    if isinstance(limit, int) and longest > limit:
+        raise IrcError(
+            f"bucket {longest} is longer than the {limit} positions {traced.loaded.model_type} has "
+            f"(max_position_embeddings); choose --buckets of at most {limit}."
+        )
+
+
+def _pad_values(traced: Traced) -> dict[str, float]:
+    """What the padding runner fills each input with: the pad token for ids, else 0."""
+    config = traced.loaded.config
+    text_config = getattr(config, "text_config", None) or config
+    pad = getattr(text_config, "pad_token_id", None)
+    token = pad if isinstance(pad, int) else 0
+    return {spec.name: token if spec.kind == "ids" else 0 for spec in traced.specs}
+
+
+def _validate_buckets(
+    traced: Traced, backend: Any, folder: Path, atol: float | None, sizes: list[dict[str, int]], on_case: Any
+) -> Any:
+    from irc.validate import bucket_validation_sizes, validate
+
+    tolerance = traced.loaded.task.atol if atol is None else atol
+    with backend.load(folder) as runner:
+        return validate(
+            traced.reference,  # the model itself runs unpadded, at the caller's length
+            runner.run,
+            lambda case, seed: traced.make_inputs(case, seed=seed, pad=True),
+            bucket_validation_sizes(sizes),
+            tolerance,
+            "neuron",
+            on_case,
+        )
+
+
+def _neuron_manifest(folder: Path, graph: Any, pipelines: list[str]) -> dict[str, Any]:
+    import json
+
+    neuron = json.loads((folder / "neuron.json").read_text())
+    return {
+        "pipeline": pipelines,
+        "buckets": neuron["buckets"],
+        "neuron": {
+            "target": neuron["target"],
+            "sdk_package": neuron["sdk_package"],
+            "compiled": all(b["compiled"] for b in neuron["buckets"]),
+            "report": neuron["report"],
+        },
+        # The buckets' graphs went through untie-weights; the traced one did not.
+        "tie_groups": {k: [p.name for p in v] for k, v in graph.tie_groups().items()},
+        "untied": graph.metadata.get("untied", {}),
+    }
+
+
+def _reload(
+    artifact: str | Path, model: str | Path | None, component: str | None, progress: Progress
+) -> tuple[Any, Traced, dict[str, Any]]:
+    """The backend, the re-traced model (after the artifact's pipeline) and the manifest of an
+    artifact folder; `model` replaces the manifest's source when that is not a folder here, and
+    `component` picks one model of a multi-model artifact."""
+    import json
+
+    from irc.artifact import MANIFEST
+    from irc.backends import get_backend
+
+    path = Path(artifact) / MANIFEST
+    if not path.is_file():
+        raise IrcError(f"{artifact} has no {MANIFEST}: give an artifact folder that `irc export` wrote.")
+    manifest = json.loads(path.read_text())
+    source = model if model is not None else manifest.get("source")
+    if source is None or not Path(source).is_dir():
+        raise IrcError(
+            f"the model this artifact came from ({manifest.get('source')!r} in {MANIFEST}) is not a folder "
+            "here; pass the checkpoint folder with --model."
+        )
+    components = list(manifest.get("components", {}))
+    if components and component is None:
+        raise IrcError(
+            f"{artifact} holds several models ({', '.join(components)}); name one with --component."
+        )
+    sizes = manifest.get("traced_sizes", {})
+    traced = trace_model(
+        source,
+        manifest["task"],
+        component=component,
+        batch_size=sizes.get("batch", DEFAULT_BATCH),
+        sequence_length=sizes.get("sequence", DEFAULT_SEQUENCE),
+        progress=progress,
+    )
+    run_pipeline(traced.graph, manifest.get("pipeline", ""), progress=progress)
+    return get_backend(manifest["backend"]), traced, manifest
+
+
+def bisect(
+    artifact: str | Path,
+    *,
+    model: str | Path | None = None,
+    component: str | None = None,
+    atol: float | None = None,
+    progress: Progress = QUIET,
+) -> Any:
+    """Name the first IR node whose output differs between the artifact's backend and the IR
+    interpreter, re-lowering the model as its manifest (`irc.json`) says; an
+    `irc.validate.bisect.BisectResult`. `component` picks one model of a multi-model artifact
+    (`decoder_with_past_model`, say)."""
+    from irc.validate import validation_sizes
+    from irc.validate.bisect import bisect_graph
+
+    target, traced, manifest = _reload(artifact, model, component, progress)
+    inputs = traced.make_inputs(validation_sizes(traced.sizes)[0], seed=1)
+    tolerance = traced.loaded.task.atol if atol is None else atol
+    with progress.stage("bisect", f"{len(traced.graph)} nodes on {target.name}"):
+        return bisect_graph(traced.graph, target, inputs, tolerance, manifest.get("options") or {})

@@ -56,3 +56,28 @@ def test_report_reads_like_the_guide_log() -> None:
     assert "-[✓] all values close (atol: 0.0001" in text
     assert "-[x] values not close enough" in text
     assert text.splitlines()[-1].startswith("Validation FAILED")
+
+
+def test_generation_compares_tokens_up_to_eos_and_step_logits() -> None:
+    import torch
+
+    from irc.validate.generate import GenerationResult
+
+    expected = torch.tensor([[5, 6, 2, 1], [7, 7, 7, 7]])
+    logits = torch.randn(2, 4, 10) * 10
+    same = GenerationResult(expected, expected.clone(), (2,), "", logits, logits + 1e-5, 1e-4)
+    assert same and same.compared == 7 and "step logits" in same.format()
+    # After a row's end-of-sequence token generate() pads; the artifact's tokens there are free.
+    after_eos = expected.clone()
+    after_eos[0, 3] = 9
+    assert GenerationResult(expected, after_eos, (2,), "", logits, logits, 1e-4)
+    wrong_token = expected.clone()
+    wrong_token[1, 2] = 8
+    result = GenerationResult(expected, wrong_token, (2,), "", logits, logits, 1e-4)
+    assert not result and result.first_difference() == 2
+    # Same argmax, logits off by far more than float32 drift: a broken cache that repeats the
+    # same token still fails.
+    drifted = logits.clone()
+    drifted[1, 1] += 0.5
+    result = GenerationResult(expected, expected.clone(), (2,), "", logits, drifted, 1e-4)
+    assert not result and "largest logit" in result.format()

@@ -12,6 +12,7 @@ takes and returns tensors by name, like the validator's reference:
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
@@ -67,6 +68,12 @@ class Backend(ABC):
     name: str = ""
     default_pipeline: str = ""
     """The pass pipeline (`"dce,cse,fold-constants"`) run before lowering unless the user gives one."""
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first paragraph of the subclass's own docstring, on one line."""
+        doc = cls.__dict__.get("__doc__") or ""
+        return " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
 
     @abstractmethod
     def supported_ops(self) -> set[str]:

@@ -39,7 +39,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the IR interpreter before and after every pass and stop at the first that changes results",
     )
     parser.add_argument(
-        "--batch-size", type=positive_int, default=2, help="batch size to trace with (default 2)"
+        "--batch-size",
+        type=positive_int,
+        default=2,
+        help="batch size to trace with (default 2); for --backend neuron, the static batch (default 1)",
     )
     parser.add_argument(
         "--sequence-length", type=positive_int, default=8, help="sequence length to trace with (default 8)"

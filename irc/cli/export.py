@@ -17,12 +17,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-validate", action="store_true", help="skip validation against PyTorch")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.add_argument("--keep-failed", action="store_true", help="keep the artifact when validation fails")
-    parser.set_defaults(run=run)
+    parser.add_argument(
+        "--buckets",
+        type=bucket_list,
+        default=None,
+        help="neuron: sequence lengths, one static artifact each (default 128), e.g. 32,128",
+    )
+    parser.add_argument(
+        "--target",
+        default=None,
+        choices=("inf1", "inf2", "trn1"),
+        help="neuron: device to compile for (default inf2)",
+    )
+    # None: the backend's default (2 to trace with; the neuron backend's static batch is 1).
+    parser.set_defaults(run=run, batch_size=None)
+
+
+def bucket_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of lengths") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive lengths, e.g. 32,128")
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
     from irc.api import export
-    from irc.errors import ValidationError
+    from irc.errors import IrcError
     from irc.progress import Progress
 
     try:
@@ -42,13 +65,19 @@ def run(args: argparse.Namespace) -> int:
             keep_failed=args.keep_failed,
             trust_remote_code=args.trust_remote_code,
             progress=Progress(),
+            buckets=args.buckets,
+            neuron_target=args.target,
         )
-    except ValidationError as exc:
+    except IrcError as exc:  # a failed validation, or an artifact written but not compiled
         report = getattr(exc, "report", None)
         if report is not None:
             print(report.format())
         raise
     if result.report is not None:
         print(result.report.format())
-    print(f"Model saved at: {result.artifact}")
+    neuron = result.manifest.get("neuron")
+    if neuron:
+        print(f"Operator report ({neuron['target']}): {result.output / neuron['report']}")
+    for path in result.artifacts.values() or [result.artifact]:
+        print(f"Model saved at: {path}")
     return 0

@@ -10,12 +10,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from irc.cli import backends as backends_cmd
 from irc.cli import export as export_cmd
+from irc.cli import passes as passes_cmd
 from irc.cli import show as show_cmd
 from irc.cli import tasks as tasks_cmd
+from irc.cli import validate as validate_cmd
 from irc.errors import IrcError
 
-SUBCOMMANDS = (export_cmd, show_cmd, tasks_cmd)
+SUBCOMMANDS = (export_cmd, show_cmd, tasks_cmd, validate_cmd, passes_cmd, backends_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@
     irc-opt - --passes dce < model.irc
     irc-opt cases.irc --split-input-file --passes cse
     irc-opt --list-passes
+    irc-opt model.irc --passes dce,cse --print-changed     # IR after each pass that changed it
 
 An IrcError (bad text, unknown pass, a failing pass) prints `error: <message>` on stderr and
 exits 2; the pass tests in tests/passes check those messages with FileCheck. With
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from irc.errors import IrcError
@@ -42,7 +44,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--list-passes", action="store_true", help="list the registered passes and their options"
     )
+    add_print_arguments(parser)
+    parser.add_argument(
+        "--explain-rewrites",
+        action="store_true",
+        help="print to stderr why each rewrite pattern did not match a node it was tried on",
+    )
     return parser
+
+
+def add_print_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--print-after-all` and `--print-changed`, shared with `irc show`."""
+    parser.add_argument(
+        "--print-after-all", action="store_true", help="print the IR to stderr after every pass"
+    )
+    parser.add_argument(
+        "--print-changed",
+        action="store_true",
+        help="print the IR to stderr after every pass that changed it",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,8 +79,12 @@ def _run(args: argparse.Namespace) -> int:
         print(_list_passes(), end="")
         return 0
     from irc.passes import PassManager
+    from irc.passes.printing import IRPrinter
 
-    manager = PassManager(args.passes, verify=not args.no_verify, debug=args.debug)
+    printer = None
+    if args.print_after_all or args.print_changed:
+        printer = IRPrinter(only_changed=not args.print_after_all, locs=not args.no_locs)
+    manager = PassManager(args.passes, verify=not args.no_verify, debug=args.debug, after_pass=printer)
     text = _read(args.file)
     chunks = _split(text) if args.split_input_file else [text]
     failed = 0
@@ -101,11 +125,29 @@ def _process(text: str, manager: PassManager, args: argparse.Namespace) -> None:
     from irc.ir.printer import print_graph
 
     graph = parse_graph(text)
-    result = manager.run(graph)
+    with _explaining(args.explain_rewrites):
+        result = manager.run(graph)
     if args.timing:
         for record in result.records:
             print(f"{record.name}: {record.seconds * 1000:.2f} ms, changed={record.changed}", file=sys.stderr)
     print(print_graph(graph, locs=not args.no_locs), end="")
+
+
+def _explaining(enabled: bool) -> AbstractContextManager[None]:
+    """Print each distinct reason a rewrite pattern gave for not matching, once."""
+    if not enabled:
+        return nullcontext()
+    from irc.passes.rewriter import Failure, explaining
+
+    seen: set[str] = set()
+
+    def report(failure: Failure) -> None:
+        text = str(failure)
+        if text not in seen:
+            seen.add(text)
+            print(f"explain: {text}", file=sys.stderr)
+
+    return explaining(report)
 
 
 def _read(path: str) -> str:

@@ -163,7 +163,9 @@ def load_from_module(module: Any, task: str | None) -> LoadedModel:
 
 def _inputs(module: Any, model_type: str, spec: TaskSpec) -> tuple[InputSpec, ...]:
     inputs = model_inputs(model_type, spec.name, module.config)
-    if spec.with_past:
+    # An encoder-decoder's cache belongs to its decoder components (frontend/seq2seq.py), so
+    # its `inputs` stay the encoder's.
+    if spec.with_past and not getattr(module.config, "is_encoder_decoder", False):
         from irc.frontend.cache import past_inputs
 
         inputs += past_inputs(module)

@@ -123,6 +123,13 @@ TASKS: dict[str, TaskSpec] = {
             ("logits",),
             with_past=True,
         ),
+        TaskSpec(
+            "seq2seq-lm-with-past",
+            "AutoModelForSeq2SeqLM",
+            "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES",
+            ("logits",),
+            with_past=True,
+        ),
     )
 }
 
@@ -217,6 +224,30 @@ DECODERS = frozenset(
 )
 """Decoder-only model types whose cache irc exports (`-with-past` tasks)."""
 
+ENCODER_DECODERS = frozenset(
+    {
+        "t5",
+        "mt5",
+        "longt5",
+        "bart",
+        "mbart",
+        "marian",
+        "m2m_100",
+        "blenderbot",
+        "blenderbot-small",
+        "plbart",
+        "bigbird_pegasus",
+    }
+)
+"""Encoder-decoder model types whose cache irc exports (`seq2seq-lm-with-past`, as an encoder
+and decoder models: irc/frontend/seq2seq.py)."""
+
+
+def _has_past(model_type: str, task: str) -> bool:
+    if task == "seq2seq-lm-with-past":
+        return model_type in ENCODER_DECODERS
+    return model_type in DECODERS
+
 
 def _head_class(model_type: str, task: TaskSpec) -> str | None:
     """The transformers class name of `model_type`'s head for `task`, or None when it has none."""
@@ -238,7 +269,7 @@ def supported_tasks(model_type: str) -> list[str]:
         for name, spec in TASKS.items()
         if _head_class(model_type, spec) is not None
         and (not model.tasks or name in model.tasks)
-        and (not spec.with_past or model_type in DECODERS)
+        and (not spec.with_past or _has_past(model_type, name))
     ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import sympy
@@ -56,7 +57,7 @@ _SYM_OPS = {
 }
 
 
-class _TaskModule(torch.nn.Module):
+class TaskModule(torch.nn.Module):
     """Positional inputs in, the task's outputs out, as a tuple.
 
     With `past_count` > 0 the last `past_count` inputs are the flat key/value cache: they are
@@ -88,35 +89,52 @@ class _TaskModule(torch.nn.Module):
             presents = flatten_cache(returned_cache(out))
             names += present_names(len(presents))
             values += presents
-        _RETURNED[self.key] = names
+        self.record(names)
         return tuple(values)
+
+    def record(self, names: list[str]) -> None:
+        """Say which outputs `forward` returned, in order (subclasses call it too)."""
+        _RETURNED[self.key] = names
 
     @property
     def returned(self) -> list[str]:
         return _RETURNED.pop(self.key, [])
 
 
-def _wrap(loaded: LoadedModel, names: list[str]) -> _TaskModule:
+def _wrap(loaded: LoadedModel, names: list[str]) -> TaskModule:
     by_name = {s.name: s for s in loaded.inputs}
     specs = [by_name[n] for n in names]
     plain = [s.model_arg for s in specs if s.kind != "past"]
-    return _TaskModule(loaded.module, plain, loaded.task.outputs, len(specs) - len(plain))
+    return TaskModule(loaded.module, plain, loaded.task.outputs, len(specs) - len(plain))
 
 
 _RETURNED: dict[str, list[str]] = {}
 
 
-def call_reference(loaded: LoadedModel, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+Wrap = Callable[[LoadedModel, list[str]], TaskModule]
+"""Builds the module that torch.export traces: the loaded model behind positional inputs (named
+by the list, in order) and a tuple of named outputs. Components of an encoder-decoder bring
+their own."""
+
+
+def call_reference(
+    loaded: LoadedModel, inputs: dict[str, torch.Tensor], wrap: Wrap | None = None
+) -> dict[str, torch.Tensor]:
     """Run the original model the way the trace sees it; outputs by name."""
-    wrapper = _wrap(loaded, list(inputs))
+    wrapper = (wrap or _wrap)(loaded, list(inputs))
     with torch.no_grad():
         values = wrapper(*inputs.values())
     return dict(zip(wrapper.returned, values, strict=True))
 
 
-def trace(loaded: LoadedModel, specs: tuple[InputSpec, ...], dummy: dict[str, torch.Tensor]) -> Graph:
+def trace(
+    loaded: LoadedModel,
+    specs: tuple[InputSpec, ...],
+    dummy: dict[str, torch.Tensor],
+    wrap: Wrap | None = None,
+) -> Graph:
     """Export `loaded` at the dummy inputs' shapes, with every named axis dynamic."""
-    wrapper = _wrap(loaded, [s.name for s in specs])
+    wrapper = (wrap or _wrap)(loaded, [s.name for s in specs])
     dynamic = tuple(
         {i: torch.export.Dim.DYNAMIC for i, a in enumerate(s.axes) if isinstance(a, str)} for s in specs
     )

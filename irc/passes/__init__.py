@@ -10,13 +10,18 @@ from irc.passes.base import Option, Pass
 from irc.passes.manager import PassManager, PassRecord, PipelineResult
 from irc.passes.pipeline import format_pipeline, parse_pipeline
 from irc.passes.registry import get_pass_class, pass_names, register_pass, unregister_pass
+from irc.passes.rewriter import PatternRewriter, RewritePass, RewritePattern, apply_patterns
 
 __all__ = [
     "Option",
     "Pass",
     "PassManager",
     "PassRecord",
+    "PatternRewriter",
     "PipelineResult",
+    "RewritePass",
+    "RewritePattern",
+    "apply_patterns",
     "format_pipeline",
     "get_pass_class",
     "parse_pipeline",

@@ -71,6 +71,7 @@ class Pass:
     ensures: ClassVar[frozenset[str]] = frozenset()
 
     def run(self, graph: Graph) -> bool:
+        """Rewrite `graph` in place; True if anything changed."""
         raise NotImplementedError(f"pass {self.name} has no run()")
 
     @classmethod
@@ -83,9 +84,8 @@ class Pass:
 
     @classmethod
     def summary(cls) -> str:
-        """The first line of the class docstring."""
-        doc = inspect.getdoc(cls) or ""
-        return doc.splitlines()[0] if doc else ""
+        """The first paragraph of the class docstring, on one line."""
+        return doc_summary(cls)
 
     def __str__(self) -> str:
         from irc.passes.pipeline import format_pipeline
@@ -94,6 +94,12 @@ class Pass:
 
 
 _OPTIONS: dict[type[Pass], tuple[Option, ...]] = {}
+
+
+def doc_summary(cls: type) -> str:
+    """The first paragraph of `cls`'s own docstring (not an inherited one), on one line."""
+    doc = cls.__dict__.get("__doc__") or ""
+    return " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
 
 
 def _read_options(cls: type[Pass]) -> tuple[Option, ...]:

@@ -12,7 +12,7 @@ it also runs the interpreter before the pipeline and after each pass on the same
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,8 @@ class PassManager:
     `debug_inputs` are the interpreter's inputs in debug mode; without them, inputs are drawn
     from the graph input types (see `debug_inputs_for`). Debug mode also gives parameters and
     buffers that have no data (a graph parsed from text) seeded random data, so the graph can run.
+    `after_pass` is called with each pass's record and the graph once the pass has run and been
+    checked (`irc.passes.printing.IRPrinter` prints the IR there).
     """
 
     def __init__(
@@ -70,8 +72,10 @@ class PassManager:
         debug: bool = False,
         debug_inputs: dict[str, Any] | None = None,
         initial: frozenset[str] = frozenset(),
+        after_pass: Callable[[PassRecord, Graph], Any] | None = None,
     ) -> None:
         self.passes = as_passes(passes)
+        self.after_pass = after_pass
         self.verify = verify
         self.debug = debug
         self.debug_inputs = debug_inputs
@@ -106,9 +110,12 @@ class PassManager:
             text = debug.text(graph) if debug else None
             start = time.perf_counter()
             changed = self._run_one(p, graph, before)
-            result.records.append(PassRecord(p.name, changed, time.perf_counter() - start))
+            record = PassRecord(p.name, changed, time.perf_counter() - start)
+            result.records.append(record)
             if debug:
                 debug.check(p, graph, before, changed, text)
+            if self.after_pass is not None:
+                self.after_pass(record, graph)
         return result
 
     def _verify_input(self, graph: Graph) -> None:

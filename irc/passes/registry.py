@@ -1,22 +1,29 @@
 """Pass names to `"module:Class"` strings, imported only when a pass is asked for.
 
 Keeping the table as strings means `irc --help` and pipeline parsing of the names never import
-torch. A plugin adds its passes with `register_pass("my-pass", "my_pkg.passes:MyPass")`.
+torch. A plugin adds its passes with `register_pass("my-pass", "my_pkg.passes:MyPass")`, or,
+installed as a distribution, through the `irc.passes` entry point group (`irc.plugins`); a name
+registered here wins over a plugin's.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+from typing import cast
 
 from irc.errors import PassError
 from irc.passes.base import Pass
+from irc.plugins import PASS_GROUP, PluginError, plugins
 
 _PASSES: dict[str, str | type[Pass]] = {
     "dce": "irc.passes.dce:DeadCodeElimination",
     "cse": "irc.passes.cse:CommonSubexpressionElimination",
     "fold-constants": "irc.passes.fold_constants:FoldConstants",
     "untie-weights": "irc.passes.untie_weights:UntieWeights",
+    "pad-static": "irc.passes.pad_static:PadStatic",
+    "simplify": "irc.passes.simplify:Simplify",
+    "fuse-gelu": "irc.passes.fuse_gelu:FuseGelu",
 }
 
 
@@ -35,13 +42,31 @@ def unregister_pass(name: str) -> None:
 
 
 def pass_names() -> list[str]:
-    """Registered pass names, sorted."""
-    return sorted(_PASSES)
+    """Registered and plugin pass names, sorted."""
+    return sorted(set(_PASSES) | set(plugins(PASS_GROUP)))
+
+
+def pass_origin(name: str) -> str:
+    """Where the pass `name` comes from: `irc`, or the plugin distribution that declares it."""
+    if name in _PASSES:
+        target = _PASSES[name]
+        return "irc" if _describe(target).startswith("irc.") else _describe(target)
+    plugin = plugins(PASS_GROUP).get(name)
+    return plugin.distribution if plugin else "unknown"
 
 
 def get_pass_class(name: str) -> type[Pass]:
     """The class registered under `name`; a PassError lists the known names otherwise."""
     target = _PASSES.get(name)
+    if target is None and name in (found := plugins(PASS_GROUP)):
+        plugin = found[name]
+        cls = cast("type[Pass]", plugin.load(Pass))
+        if cls.name != name:
+            raise PluginError(
+                f"the plugin distribution {plugin.describe()} names a pass whose name is {cls.name!r}, "
+                f"not {name!r}. Fix or uninstall {plugin.distribution}."
+            )
+        return cls
     if target is None:
         raise PassError(f"unknown pass {name!r}.{_suggestion(name)} Known passes: {', '.join(pass_names())}.")
     cls = target if isinstance(target, type) else _import(name, target)
@@ -67,7 +92,7 @@ def _import(name: str, target: str) -> object:
 
 
 def _suggestion(name: str) -> str:
-    close = difflib.get_close_matches(name, list(_PASSES), n=1)
+    close = difflib.get_close_matches(name, pass_names(), n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
 
 

@@ -22,6 +22,8 @@ class CaseResult:
     outputs: list[OutputResult]
     expected_names: list[str]
     actual_names: list[str]
+    component: str = ""
+    """Which model of a multi-model artifact ran (`decoder_model`); empty for a single model."""
 
     @property
     def names_ok(self) -> bool:
@@ -57,7 +59,8 @@ class ValidationReport:
         lines: list[str] = []
         for case in self.cases:
             sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items())
-            lines.append(f"Validating {label} model at {sizes}...")
+            model = f"{label} model {case.component}" if case.component else f"{label} model"
+            lines.append(f"Validating {model} at {sizes}...")
             mark = _OK if case.names_ok else _BAD
             verb = "match" if case.names_ok else "do not match"
             names = ", ".join(case.actual_names)
@@ -83,6 +86,7 @@ class ValidationReport:
             "generation": generation,
             "cases": [
                 {
+                    **({"component": c.component} if c.component else {}),
                     "sizes": c.sizes,
                     "outputs": {
                         o.name: {

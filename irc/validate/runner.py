@@ -38,8 +38,10 @@ def validate(
     atol: float | dict[str, float],
     backend: str,
     on_case: Callable[[CaseResult], Any] | None = None,
+    component: str = "",
 ) -> ValidationReport:
-    """Run both sides at each size set and compare outputs by name."""
+    """Run both sides at each size set and compare outputs by name; `component` names which
+    model of a multi-model artifact this is, for the log."""
     report = ValidationReport(backend)
     for seed, case_sizes in enumerate(sizes):
         inputs = make_inputs(case_sizes, seed + 1)
@@ -47,9 +49,31 @@ def validate(
             expected = reference(inputs)
         actual = artifact(inputs)
         case = CaseResult(
-            dict(case_sizes), compare_outputs(expected, actual, atol), list(expected), list(actual)
+            dict(case_sizes),
+            compare_outputs(expected, actual, atol),
+            list(expected),
+            list(actual),
+            component,
         )
         report.cases.append(case)
         if on_case is not None:
             on_case(case)
     return report
+
+
+def bucket_validation_sizes(buckets: list[dict[str, int]], dim: str = "sequence") -> list[dict[str, int]]:
+    """Sizes under each bucket of a static artifact: the shortest `dim` that picks the bucket,
+    one halfway, and the bucket's own length (no padding), each at the bucket's other sizes.
+    Buckets `{batch: 1, sequence: 32}` and `{batch: 1, sequence: 128}` give sequence 1, 16, 32,
+    then 33, 80, 128, all at batch 1.
+    """
+    cases: list[dict[str, int]] = []
+    low = 1
+    for bucket in sorted(buckets, key=lambda b: b.get(dim, 0)):
+        high = bucket.get(dim)
+        if high is None:
+            cases.append(dict(bucket))
+            continue
+        cases += [{**bucket, dim: length} for length in sorted({low, (low + high) // 2, high})]
+        low = high + 1
+    return cases

@@ -27,6 +27,8 @@ PROTOBUF_LIMIT = 2**31 - 2**26
 
 
 class OnnxBackend(Backend):
+    """ONNX model (model.onnx) with named dynamic dims, run in ONNX Runtime."""
+
     name = "onnx"
     default_pipeline = "dce,cse,fold-constants"
     default_opset = DEFAULT_OPSET
@@ -37,19 +39,21 @@ class OnnxBackend(Backend):
         return set(lowerings())
 
     def lower(self, graph: Graph, out_dir: Path, **options: Any) -> Path:
-        """Write `out_dir/model.onnx` (and `model.onnx_data` for external weights), checked with
+        """Write `out_dir/model.onnx` (and `model.onnx_data` for external weights; option `name`
+        changes the file stem, for multi-model exports such as `decoder_model.onnx`), checked with
         `onnx.checker.check_model(full_check=True)`; return the model's path."""
         from irc.backends.onnx.translate import save, translate, weight_bytes
 
+        name = options.pop("name", "model")
         opset, external = _options(options)
         self.check(graph)
         model = translate(graph, opset)
-        return save(model, Path(out_dir), external or weight_bytes(model) > PROTOBUF_LIMIT)
+        return save(model, Path(out_dir), external or weight_bytes(model) > PROTOBUF_LIMIT, name)
 
-    def load(self, out_dir: Path) -> Runner:
+    def load(self, out_dir: Path, name: str = "model") -> Runner:
         from irc.backends.onnx.runner import OnnxRunner
 
-        return OnnxRunner(Path(out_dir) / "model.onnx")
+        return OnnxRunner(Path(out_dir) / f"{name}.onnx")
 
 
 def _options(options: dict[str, Any]) -> tuple[int, bool]:

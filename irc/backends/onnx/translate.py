@@ -20,8 +20,6 @@ from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.dims import format_dim
 from irc.ir.types import TensorType
 
-DATA_FILE = "model.onnx_data"
-
 
 def translate(graph: Graph, opset: int) -> onnx.ModelProto:
     """The ONNX model computing what `graph` computes (default ONNX domain at `opset`)."""
@@ -112,15 +110,16 @@ def weight_bytes(model: onnx.ModelProto) -> int:
     return sum(len(t.raw_data) for t in model.graph.initializer)
 
 
-def save(model: onnx.ModelProto, out_dir: Path, external: bool) -> Path:
-    """Write `model.onnx` (and `model.onnx_data` when `external`) into `out_dir`; check it."""
-    path = out_dir / "model.onnx"
-    data = out_dir / DATA_FILE
+def save(model: onnx.ModelProto, out_dir: Path, external: bool, name: str = "model") -> Path:
+    """Write `{name}.onnx` (and `{name}.onnx_data` when `external`) into `out_dir`; check it."""
+    path = out_dir / f"{name}.onnx"
+    location = f"{name}.onnx_data"
+    data = out_dir / location
     if data.exists():
         data.unlink()
     if external:
         onnx.save_model(
-            model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=DATA_FILE
+            model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=location
         )
     else:
         onnx.save_model(model, path)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 
 class TorchScriptBackend(Backend):
+    """TorchScript module (model.pt) with untied weights, loadable without transformers."""
+
     name = "torchscript"
     default_pipeline = "untie-weights,dce,cse,fold-constants"
 
@@ -46,18 +48,20 @@ class TorchScriptBackend(Backend):
 
     def lower(self, graph: Graph, out_dir: Path, **options: Any) -> Path:
         """Write `out_dir/model.pt` (scripted, with the signature and generated source as extra
-        files) and return its path. The backend takes no options."""
+        files) and return its path. Its one option, `name`, changes the file stem (multi-model
+        exports such as `decoder_model.pt`)."""
         from irc.backends.torchscript.translate import build, save
 
+        name = options.pop("name", "model")
         if options:
             raise BackendError(
                 f"unknown option(s) {', '.join(sorted(options))} for the torchscript backend; it takes none."
             )
         self.check(graph)
         scripted, source = build(graph)
-        return save(scripted, source, graph, Path(out_dir))
+        return save(scripted, source, graph, Path(out_dir), name)
 
-    def load(self, out_dir: Path) -> Runner:
-        from irc.backends.torchscript.runner import MODEL_FILE, TorchScriptRunner
+    def load(self, out_dir: Path, name: str = "model") -> Runner:
+        from irc.backends.torchscript.runner import TorchScriptRunner
 
-        return TorchScriptRunner(Path(out_dir) / MODEL_FILE)
+        return TorchScriptRunner(Path(out_dir) / f"{name}.pt")

@@ -22,7 +22,7 @@ from typing import Any
 from irc.backends.base import format_missing
 from irc.backends.torchscript.codegen import Codegen, dtype_literal, literal, python_type
 from irc.backends.torchscript.registry import Emitter, emit, emitters
-from irc.backends.torchscript.runner import MODEL_FILE, SIGNATURE_FILE, SOURCE_FILE, quiet_jit
+from irc.backends.torchscript.runner import SIGNATURE_FILE, SOURCE_FILE, quiet_jit
 from irc.errors import IrcError, LoweringError
 from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.types import ScalarType
@@ -207,11 +207,11 @@ def _script_error(exc: Exception, source: Source, file: Path) -> LoweringError:
     )
 
 
-def save(scripted: Any, source: Source, graph: Graph, out_dir: Path) -> Path:
-    """Write `out_dir/model.pt` with the signature and the generated source as extra files."""
+def save(scripted: Any, source: Source, graph: Graph, out_dir: Path, name: str = "model") -> Path:
+    """Write `out_dir/{name}.pt` with the signature and the generated source as extra files."""
     import torch
 
-    path = out_dir / MODEL_FILE
+    path = out_dir / f"{name}.pt"
     extra = {SIGNATURE_FILE: json.dumps(signature(graph), indent=1), SOURCE_FILE: source.text}
     with quiet_jit():
         torch.jit.save(scripted, str(path), _extra_files=extra)

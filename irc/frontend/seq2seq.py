@@ -1,0 +1,205 @@
+"""Encoder-decoders with their cache: the components of `seq2seq-lm-with-past`.
+
+A generation loop runs the encoder once and the decoder once per token, so the export is four
+models, named and laid out as Optimum's ONNX Runtime loop expects:
+
+- `encoder_model`: `input_ids`, `attention_mask` -> `last_hidden_state`;
+- `decoder_model` (first step): `input_ids`, `encoder_attention_mask`, `encoder_hidden_states`
+  -> `logits`, `present.{i}.decoder.key/value` and the cross-attention `present.{i}.encoder.*`;
+- `decoder_with_past_model` (later steps): `input_ids`, `encoder_attention_mask`,
+  `past_key_values.{i}.decoder.*` and `past_key_values.{i}.encoder.*` -> `logits`,
+  `present.{i}.decoder.*` (the cross-attention cache does not change);
+- `decoder_model_merged`: one file for every step: `encoder_hidden_states` plus a self-attention
+  past that may be empty (length 0); it recomputes the cross-attention keys and values at each
+  step instead of branching on whether a cache was given, so it needs no control flow.
+
+Dims: `sequence` is the encoder's length (in every component), `decoder_sequence` the new
+decoder tokens, `past_sequence` the decoder tokens already in the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from irc.errors import TraceError
+from irc.frontend.cache import PAST, cache_keyword
+from irc.frontend.loading import LoadedModel
+from irc.frontend.tasks import InputSpec, model_inputs
+from irc.frontend.trace import TaskModule, Wrap
+
+ENCODER = "encoder_model"
+DECODER = "decoder_model"
+DECODER_WITH_PAST = "decoder_with_past_model"
+MERGED = "decoder_model_merged"
+COMPONENTS = (ENCODER, DECODER, DECODER_WITH_PAST, MERGED)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One model of a multi-model export: its file stem, inputs and traced module."""
+
+    name: str
+    inputs: tuple[InputSpec, ...]
+    wrap: Wrap
+
+
+class EncoderModule(TaskModule):
+    """The encoder alone: its inputs in, `last_hidden_state` out."""
+
+    def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        kwargs = dict(zip(self.arg_names, args, strict=True))
+        out = self.model.get_encoder()(**kwargs, return_dict=True)
+        self.record(["last_hidden_state"])
+        return (out.last_hidden_state,)
+
+
+class DecoderModule(TaskModule):
+    """One decoder step with the cache as flat tensors.
+
+    `self_past`: the self-attention past is an input (length `past_sequence`, possibly 0);
+    `cross_past`: the cross-attention keys/values are inputs rather than recomputed from
+    `encoder_hidden_states`; `cross_out`: they are returned as `present.{i}.encoder.*`.
+    """
+
+    def __init__(self, model: Any, layers: int, self_past: bool, cross_past: bool, cross_out: bool) -> None:
+        super().__init__(model, [], ("logits",))
+        self.layers = layers
+        self.self_past = self_past
+        self.cross_past = cross_past
+        self.cross_out = cross_out
+
+    def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        from transformers.modeling_outputs import BaseModelOutput
+
+        input_ids, mask, *rest = args
+        hidden = None if self.cross_past else rest.pop(0)
+        cache = self._cache(rest, input_ids, mask) if (self.self_past or self.cross_past) else None
+        if hidden is None:
+            hidden = self._stand_in_hidden(rest)
+        kwargs: dict[str, Any] = {
+            "encoder_outputs": BaseModelOutput(last_hidden_state=hidden),
+            "attention_mask": mask,
+            "decoder_input_ids": input_ids,
+        }
+        if cache is not None:
+            kwargs[cache_keyword(self.model)] = cache
+        out = self.model(**kwargs, use_cache=True, return_dict=True)
+        returned = out.get("past_key_values") or out.get("cache")
+        names, values = ["logits"], [out.logits]
+        for i, (own, cross) in enumerate(_layers(returned)):
+            names += [f"present.{i}.decoder.key", f"present.{i}.decoder.value"]
+            values += list(own)
+            if self.cross_out:
+                names += [f"present.{i}.encoder.key", f"present.{i}.encoder.value"]
+                values += list(cross)
+        self.record(names)
+        return tuple(values)
+
+    def _cache(self, flat: list[torch.Tensor], input_ids: torch.Tensor, mask: torch.Tensor) -> Any:
+        from transformers import DynamicCache, EncoderDecoderCache
+
+        per_layer = len(flat) // self.layers
+        own, cross = [], []
+        for i in range(self.layers):
+            entries = flat[i * per_layer : (i + 1) * per_layer]
+            if self.self_past:
+                own.append((entries[0], entries[1]))
+                entries = entries[2:]
+            if self.cross_past:
+                cross.append((entries[0], entries[1]))
+        config = self.model.config
+        return EncoderDecoderCache(DynamicCache(own, config=config), DynamicCache(cross, config=config))
+
+    def _stand_in_hidden(self, flat: list[torch.Tensor]) -> torch.Tensor:
+        # With the cross-attention cache given, the encoder output is never read, but the models
+        # take its shape (batch, sequence, hidden) for their masks; the cache's key has both.
+        key = flat[2] if self.self_past else flat[0]
+        hidden = _hidden_size(self.model.config)
+        return key.new_zeros((key.shape[0], key.shape[2], hidden))
+
+
+def _layers(cache: Any) -> list[tuple[tuple[torch.Tensor, torch.Tensor], tuple[Any, Any]]]:
+    own = getattr(getattr(cache, "self_attention_cache", None), "layers", None)
+    cross = getattr(getattr(cache, "cross_attention_cache", None), "layers", None)
+    if own is None or cross is None:
+        raise TraceError(
+            f"the decoder returned a {type(cache).__name__}, not an EncoderDecoderCache; irc cannot "
+            "flatten its cache."
+        )
+    return [((s.keys, s.values), (c.keys, c.values)) for s, c in zip(own, cross, strict=True)]
+
+
+def _hidden_size(config: Any) -> int:
+    for key in ("d_model", "hidden_size"):
+        value = getattr(config, key, None)
+        if isinstance(value, int):
+            return value
+    raise TraceError(f"{config.model_type}'s config names no d_model/hidden_size.")
+
+
+def probe_layout(model: Any) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Per decoder layer, (heads, head_dim) of the self-attention and of the cross-attention
+    cache, read off one real forward pass."""
+    ids = torch.full((1, 3), 5, dtype=torch.long)
+    with torch.no_grad():
+        out = model(input_ids=ids, decoder_input_ids=ids[:, :2], use_cache=True, return_dict=True)
+    layout = []
+    for (key, _), (cross_key, _) in _layers(out.get("past_key_values") or out.get("cache")):
+        if key.dim() != 4 or key.shape[2] != 2 or cross_key.shape[2] != 3:
+            raise TraceError(
+                f"{type(model).__name__} keeps its cache as {tuple(key.shape)} per layer; irc expects "
+                "(batch, heads, sequence, head_dim)."
+            )
+        layout.append(((key.shape[1], key.shape[3]), (cross_key.shape[1], cross_key.shape[3])))
+    return layout
+
+
+def components(loaded: LoadedModel) -> list[Component]:
+    """The four models of `seq2seq-lm-with-past`, in the order a generation loop first runs them."""
+    model = loaded.module
+    encoder_inputs = tuple(
+        s
+        for s in model_inputs(loaded.model_type, "seq2seq-lm", loaded.config)
+        if not s.name.startswith("decoder_")
+    )
+    layout = probe_layout(model)
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    head = (
+        InputSpec("input_ids", ("batch", "decoder_sequence"), "ids", arg="decoder_input_ids"),
+        InputSpec("encoder_attention_mask", ("batch", "sequence"), "mask"),
+    )
+    hidden = InputSpec(
+        "encoder_hidden_states", ("batch", "sequence", _hidden_size(loaded.config)), "float", dtype
+    )
+
+    def past(self_past: bool, cross_past: bool) -> tuple[InputSpec, ...]:
+        specs = []
+        for i, ((heads, size), (cross_heads, cross_size)) in enumerate(layout):
+            if self_past:
+                for kind in ("key", "value"):
+                    axes = ("batch", heads, PAST, size)
+                    specs.append(InputSpec(f"past_key_values.{i}.decoder.{kind}", axes, "past", dtype))
+            if cross_past:
+                for kind in ("key", "value"):
+                    axes = ("batch", cross_heads, "sequence", cross_size)
+                    specs.append(InputSpec(f"past_key_values.{i}.encoder.{kind}", axes, "past", dtype))
+        return tuple(specs)
+
+    def decoder(self_past: bool, cross_past: bool, cross_out: bool) -> Wrap:
+        def wrap(loaded: LoadedModel, names: list[str]) -> TaskModule:
+            return DecoderModule(loaded.module, len(layout), self_past, cross_past, cross_out)
+
+        return wrap
+
+    def encoder(loaded: LoadedModel, names: list[str]) -> TaskModule:
+        return EncoderModule(loaded.module, names, ("last_hidden_state",))
+
+    return [
+        Component(ENCODER, encoder_inputs, encoder),
+        Component(DECODER, (*head, hidden), decoder(False, False, True)),
+        Component(DECODER_WITH_PAST, (*head, *past(True, True)), decoder(True, True, False)),
+        Component(MERGED, (*head, hidden, *past(True, False)), decoder(True, False, False)),
+    ]
