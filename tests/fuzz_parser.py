@@ -162,6 +162,7 @@ def check_ir(text: str) -> None:
 PIPELINE_VOCABULARY = [
     "dce", "cse", "fold-constants", "untie-weights", "no-such-pass", ",", "{", "}", "=", " ",
     "max_elements", "1", "-1", "x", "1e9", "99999999999999999999999", '"', "true", "{}",
+    "pad-static", "batch=", "sequence=", "sizes=", "a:1|b:2", "|", ":", "simplify", "fuse-gelu",
 ]  # fmt: skip
 
 

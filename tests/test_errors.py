@@ -172,6 +172,8 @@ def test_non_positive_sizes_in_python(tmp_path: Path, sizes: dict[str, int]) -> 
         ("dce{", ("bad pipeline 'dce{'", "column 5")),
         ("fold-constants{max_elements=x}", ("max_elements of pass fold-constants takes an int, not 'x'",)),
         ("fold-constants{nope=1}", ("fold-constants has no option 'nope'", "max_elements")),
+        ("pad-static{batch=x}", ("option batch of pass pad-static takes an int, not 'x'",)),
+        ("pad-static{batch=0}", ("pad-static: batch must be >= 1, not 0",)),
         ("dce,,cse", ("bad pipeline",)),
     ],
 )
