@@ -111,15 +111,18 @@ def load_from_folder(path: str | Path, task: str | None, trust_remote_code: bool
             folder, local_files_only=True, trust_remote_code=trust_remote_code, weights_only=True
         )
     except Exception as exc:
-        raise _load_error(exc, folder, spec.auto_class) from exc
+        error = _load_error(exc, folder, spec.auto_class)
+        if error is exc:
+            raise
+        raise error from exc
     module.eval()
     inputs = _inputs(module, model_type, spec)
     return LoadedModel(module, module.config, model_type, spec, str(folder), inputs, detected)
 
 
 def _load_error(exc: Exception, folder: Path, auto_class: str) -> Exception:
-    """The IrcError for a checkpoint that transformers cannot load; an unexpected exception type
-    is returned as it is (a bug, which keeps its traceback)."""
+    """The IrcError for a checkpoint that transformers cannot load; an exception of another type
+    is returned as it is, to be re-raised with its traceback (a bug)."""
     import pickle
 
     from safetensors import SafetensorError
