@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +75,7 @@ def trace_components(
     component: str | None = None,
     batch_size: int = DEFAULT_BATCH,
     sequence_length: int = DEFAULT_SEQUENCE,
+    trust_remote_code: bool = False,
     progress: Progress = QUIET,
 ) -> list[Traced]:
     """Load (if a path) and trace `model` for `task` (None: the checkpoint's own head): one
@@ -85,7 +85,7 @@ def trace_components(
 
     _check_sizes(batch_size, sequence_length)
     with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
-        loaded = load(model, task)
+        loaded = load(model, task, trust_remote_code)
     if loaded.task.with_past and getattr(loaded.config, "is_encoder_decoder", False):
         from irc.frontend.seq2seq import components
 
@@ -111,6 +111,7 @@ def trace_model(
     component: str | None = None,
     batch_size: int = DEFAULT_BATCH,
     sequence_length: int = DEFAULT_SEQUENCE,
+    trust_remote_code: bool = False,
     progress: Progress = QUIET,
 ) -> Traced:
     """The traced model for `task`; for multi-model tasks, `component` names which one."""
@@ -124,6 +125,7 @@ def trace_model(
         component=component,
         batch_size=batch_size,
         sequence_length=sequence_length,
+        trust_remote_code=trust_remote_code,
         progress=progress,
     )
     return traced
@@ -174,18 +176,22 @@ class TaskListing:
     tasks: list[TaskInfo]
 
 
-def list_tasks(model: str | Path) -> TaskListing:
-    """The tasks irc can export for the checkpoint folder `model`, without loading its weights."""
+def list_tasks(model: str | Path, *, trust_remote_code: bool = False) -> TaskListing:
+    """The tasks irc can export for the checkpoint folder `model`, without loading its weights;
+    `trust_remote_code` lets the checkpoint's own config code run (its `auto_map`)."""
     import transformers
 
-    from irc.frontend.loading import quiet_transformers, read_config
+    from irc.frontend.loading import check_remote_code, quiet_transformers, read_config
     from irc.frontend.tasks import detect_task, get_model, model_inputs, supported_tasks, task_outputs
 
     quiet_transformers()
     raw = read_config(Path(model))
+    check_remote_code(raw, Path(model), trust_remote_code)
     model_type = raw["model_type"]
     spec = get_model(model_type)
-    config = transformers.AutoConfig.from_pretrained(model, local_files_only=True)
+    config = transformers.AutoConfig.from_pretrained(
+        model, local_files_only=True, trust_remote_code=trust_remote_code
+    )
     architectures = raw.get("architectures") or []
     tasks = [
         TaskInfo(
@@ -206,10 +212,17 @@ def trace(
     *,
     batch_size: int = DEFAULT_BATCH,
     sequence_length: int = DEFAULT_SEQUENCE,
+    trust_remote_code: bool = False,
 ) -> Any:
     """The IR graph of `model` (an nn.Module or a checkpoint folder) for `task` (None: the task
     of the model's own head)."""
-    return trace_model(model, task, batch_size=batch_size, sequence_length=sequence_length).graph
+    return trace_model(
+        model,
+        task,
+        batch_size=batch_size,
+        sequence_length=sequence_length,
+        trust_remote_code=trust_remote_code,
+    ).graph
 
 
 def run_pipeline(
@@ -251,6 +264,7 @@ def export(
     debug_passes: bool = False,
     force: bool = False,
     keep_failed: bool = False,
+    trust_remote_code: bool = False,
     progress: Progress = QUIET,
     on_validation_case: Any = None,
     buckets: Sequence[int] | None = None,
@@ -261,16 +275,19 @@ def export(
     Raises ValidationError (with `.report`) when the artifact disagrees with the model; with
     `keep_failed` the artifact is published anyway, for inspection. `backend="neuron"` goes to
     `export_neuron` (`batch_size` is then the static batch, default 1; `buckets` and
-    `neuron_target` are its options).
+    `neuron_target` are its options). `trust_remote_code` lets a checkpoint's own model code
+    (its config's `auto_map`) run; without it such a folder is refused.
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
+    from irc.passes import parse_pipeline
 
     if backend == "neuron":
         return export_neuron(
             model, task, output, buckets=buckets, batch_size=batch_size, target=neuron_target,
             atol=atol, passes=passes, validate=validate, debug_passes=debug_passes, force=force,
             keep_failed=keep_failed, progress=progress, on_validation_case=on_validation_case,
+            trust_remote_code=trust_remote_code,
         )  # fmt: skip
     if buckets is not None or neuron_target is not None:
         raise IrcError("--buckets and --target are options of the neuron backend (--backend neuron).")
@@ -280,9 +297,15 @@ def export(
     target = get_backend(backend)
     pipeline = target.default_pipeline if passes is None else passes
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
+    parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
 
     parts = trace_components(
-        model, task, batch_size=batch_size, sequence_length=sequence_length, progress=progress
+        model,
+        task,
+        batch_size=batch_size,
+        sequence_length=sequence_length,
+        trust_remote_code=trust_remote_code,
+        progress=progress,
     )
     for part in parts:
         debug_inputs = part.debug_inputs() if debug_passes else None
@@ -482,12 +505,15 @@ def _manifest(
     parts: list[Traced], backend: str, pipeline: str, options: dict[str, Any], report: Any
 ) -> dict[str, Any]:
     import irc
+    from irc.artifact import checkpoint_record, dynamic_dims
+    from irc.backends import get_backend
 
     first = parts[0]
     graphs = {
         p.component: {
             "inputs": {v.name: str(v.type) for v in p.graph.inputs},
             "outputs": {v.name: str(v.type) for v in p.graph.outputs},
+            "dynamic_dims": {**dynamic_dims(p.graph.inputs), **dynamic_dims(p.graph.outputs)},
             "tie_groups": {k: [q.name for q in v] for k, v in p.graph.tie_groups().items()},
             # Separated by untie-weights: each group's members must be trained together.
             "untied": p.graph.metadata.get("untied", {}),
@@ -499,30 +525,16 @@ def _manifest(
         "irc_version": irc.__version__,
         "source": first.loaded.source,
         "model_type": first.loaded.model_type,
-        "checkpoint_sha256": _checkpoint_digest(first.loaded.source),
+        "checkpoint": checkpoint_record(first.loaded.source),
         "task": first.loaded.task.name,
         "backend": backend,
         "pipeline": pipeline,
         "options": options,
+        "opset": options.get("opset", getattr(get_backend(backend), "default_opset", None)),
         **single,
         "traced_sizes": first.sizes,
         "validation": report.to_dict() if report is not None else None,
     }
-
-
-def _checkpoint_digest(source: str) -> str | None:
-    folder = Path(source)
-    if not folder.is_dir():
-        return None
-    digest = hashlib.sha256()
-    for file in (
-        sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) + [folder / "config.json"]
-    ):
-        if file.is_file():
-            with file.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_sizes(batch_size: int, sequence_length: int) -> None:
@@ -554,6 +566,7 @@ def export_neuron(
     keep_failed: bool = False,
     progress: Progress = QUIET,
     on_validation_case: Any = None,
+    trust_remote_code: bool = False,
 ) -> ExportResult:
     """Trace once; per sequence bucket, copy the graph, run `pad-static{batch=B,sequence=S}`
     and the pipeline, and lower it to static TorchScript; write the operator report; validate
@@ -574,7 +587,7 @@ def export_neuron(
     target = target or DEFAULT_TARGET
     load_list(target)  # an unknown target fails before tracing
     sizes_list = _bucket_sizes(buckets, 1 if batch_size is None else batch_size)
-    traced = trace_model(model, task, progress=progress)
+    traced = trace_model(model, task, trust_remote_code=trust_remote_code, progress=progress)
     _check_neuron_task(traced, sizes_list)
     graphs, pipelines = [], []
     for sizes in sizes_list:

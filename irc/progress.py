@@ -19,9 +19,10 @@ class Progress:
 
     @contextmanager
     def stage(self, name: str, detail: str = "") -> Iterator[None]:
-        self._write(f"[irc] {name}{' ' + detail if detail else ''} ...")
         start = time.perf_counter()
         try:
+            # Inside the try: a Ctrl-C that lands just after the write still ends the line.
+            self._write(f"[irc] {name}{' ' + detail if detail else ''} ...")
             yield
         except BaseException:
             self._write(" failed\n")

@@ -15,8 +15,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_trust_remote_code(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="let a checkpoint run its own model code (config.json auto_map); only for code you trust",
+    )
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", required=True, help="checkpoint folder (config.json + weights)")
+    add_trust_remote_code(parser)
     parser.add_argument(
         "--task",
         "-t",

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             debug_passes=args.debug_passes,
             force=args.force,
             keep_failed=args.keep_failed,
+            trust_remote_code=args.trust_remote_code,
             progress=Progress(),
             buckets=args.buckets,
             neuron_target=args.target,

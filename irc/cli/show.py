@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         component=args.component,
         batch_size=args.batch_size,
         sequence_length=args.sequence_length,
+        trust_remote_code=args.trust_remote_code,
         progress=progress,
     )
     printer = None

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 
+from irc.cli.common import add_trust_remote_code
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("tasks", help="list the tasks a checkpoint can be exported for")
     parser.add_argument("--model", "-m", required=True, help="checkpoint folder (config.json + weights)")
+    add_trust_remote_code(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from irc.api import list_tasks
 
-    listing = list_tasks(args.model)
+    listing = list_tasks(args.model, trust_remote_code=args.trust_remote_code)
     head = f" ({listing.architecture})" if listing.architecture else ""
     print(f"model type: {listing.model_type}{head}")
     print(f"task irc exports without --task: {listing.detected}")

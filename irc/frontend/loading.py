@@ -1,12 +1,15 @@
 """Loading a model for a task: from a local checkpoint folder or an in-memory nn.Module.
 
 No network: folders load with `local_files_only=True`, and weights only from safetensors or with
-`weights_only=True` (transformers' own default for .bin files).
+`weights_only=True` (so a pickled .bin file cannot run code). No code from the checkpoint runs
+either: a config whose `auto_map` points at Python files in the folder is refused unless the
+caller passes `trust_remote_code=True` (`--trust-remote-code`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,23 @@ def read_config(path: Path) -> dict[str, Any]:
     return config
 
 
+def check_remote_code(raw: dict[str, Any], folder: Path, trust_remote_code: bool) -> None:
+    """Refuse a checkpoint that ships its own model code unless the user trusts it.
+
+    transformers would otherwise prompt on stdin (no flag), or quietly use its own classes for a
+    model type it knows and so build a different model than the checkpoint's author wrote.
+    """
+    auto_map = raw.get("auto_map")
+    if not auto_map or trust_remote_code:
+        return
+    targets = sorted({str(v) for v in auto_map.values()}) if isinstance(auto_map, dict) else [str(auto_map)]
+    raise ModelLoadError(
+        f"{folder / 'config.json'} maps its model classes to code in the checkpoint (auto_map: "
+        f"{', '.join(targets)}); irc runs no code from a checkpoint by default. Read that code and, "
+        "if you trust it, pass --trust-remote-code (trust_remote_code=True in Python)."
+    )
+
+
 def resolve_task(model_type: str, task: str | None, architectures: list[str] | None) -> tuple[TaskSpec, bool]:
     """The task spec to export: `task` when given, else the one the checkpoint's head implies."""
     detected = task is None
@@ -76,22 +96,55 @@ def resolve_task(model_type: str, task: str | None, architectures: list[str] | N
     return spec, detected
 
 
-def load_from_folder(path: str | Path, task: str | None) -> LoadedModel:
+def load_from_folder(path: str | Path, task: str | None, trust_remote_code: bool = False) -> LoadedModel:
     import transformers
 
     quiet_transformers()
     folder = Path(path)
     raw = read_config(folder)
+    check_remote_code(raw, folder, trust_remote_code)
     model_type = raw["model_type"]
     spec, detected = resolve_task(model_type, task, raw.get("architectures"))
     auto = getattr(transformers, spec.auto_class)
     try:
-        module = auto.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise ModelLoadError(f"cannot load {spec.auto_class} from {folder}: {exc}") from exc
+        module = auto.from_pretrained(
+            folder, local_files_only=True, trust_remote_code=trust_remote_code, weights_only=True
+        )
+    except Exception as exc:
+        error = _load_error(exc, folder, spec.auto_class)
+        if error is exc:
+            raise
+        raise error from exc
     module.eval()
     inputs = _inputs(module, model_type, spec)
     return LoadedModel(module, module.config, model_type, spec, str(folder), inputs, detected)
+
+
+def _load_error(exc: Exception, folder: Path, auto_class: str) -> Exception:
+    """The IrcError for a checkpoint that transformers cannot load; an exception of another type
+    is returned as it is, to be re-raised with its traceback (a bug)."""
+    import pickle
+
+    from safetensors import SafetensorError
+
+    detail = " ".join(str(exc).split())
+    if isinstance(exc, SafetensorError):
+        return ModelLoadError(
+            f"a safetensors file in {folder} cannot be read ({detail}); it is truncated or corrupt: "
+            "copy or save the checkpoint again."
+        )
+    if isinstance(exc, pickle.UnpicklingError):
+        # torch's message is a page of advice (including weights_only=False); keep its one fact.
+        found = re.search(r"unsupported GLOBAL \S+", detail)
+        what = found.group().strip() if found else "it is not a plain state dict"
+        return ModelLoadError(
+            f"a .bin weight file in {folder} holds Python objects besides tensors ({what}); irc "
+            "loads .bin files with weights_only=True and never unpickles code. Convert the "
+            "checkpoint to safetensors (save_pretrained) where you trust its origin."
+        )
+    if isinstance(exc, (OSError, ValueError, RuntimeError, KeyError, EOFError)):
+        return ModelLoadError(f"cannot load {auto_class} from {folder}: {detail}")
+    return exc
 
 
 def load_from_module(module: Any, task: str | None) -> LoadedModel:
@@ -122,8 +175,9 @@ def _inputs(module: Any, model_type: str, spec: TaskSpec) -> tuple[InputSpec, ..
     return inputs
 
 
-def load(model: Any, task: str | None) -> LoadedModel:
-    """Load `model` (a folder path or an nn.Module) for `task` (None: read off the checkpoint)."""
+def load(model: Any, task: str | None, trust_remote_code: bool = False) -> LoadedModel:
+    """Load `model` (a folder path or an nn.Module) for `task` (None: read off the checkpoint);
+    `trust_remote_code` lets a checkpoint's own Python code (its config's `auto_map`) run."""
     if isinstance(model, (str, Path)):
-        return load_from_folder(model, task)
+        return load_from_folder(model, task, trust_remote_code)
     return load_from_module(model, task)

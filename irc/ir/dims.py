@@ -120,7 +120,7 @@ def parse_dim(text: str) -> Dim:
     parser = _DimParser(tokens, text)
     expr = parser.sum()
     if parser.pos != len(tokens):
-        raise ParseError(f"unexpected {tokens[parser.pos]!r} in dim {text!r}")
+        raise ParseError(f"unexpected {tokens[parser.pos]!r} in dim {_shown(text)}")
     return make_dim(expr)
 
 
@@ -131,7 +131,7 @@ def _tokenize(text: str) -> list[str]:
     while pos < len(stripped):
         match = _TOKEN.match(stripped, pos)
         if not match:
-            raise ParseError(f"cannot read dim {text!r} at column {pos + 1}")
+            raise ParseError(f"cannot read dim {_shown(text)} at column {pos + 1}")
         tokens.append(match.group(match.lastindex or 0))
         pos = match.end()
     if not tokens:
@@ -139,11 +139,27 @@ def _tokenize(text: str) -> list[str]:
     return tokens
 
 
+MAX_DIM_NESTING = 50
+"""How deep parentheses and unary minus may nest in a dim (a ParseError beyond, not a RecursionError)."""
+MAX_DIM_TERMS = 1000
+"""How many terms a dim may expand to: `(a + b) * (c + d) * ...` doubles with every factor, and
+expanding is what makes two spellings of one size compare equal."""
+MAX_DIM_DIGITS = 40
+
+
+def _shown(text: str) -> str:
+    """`text` quoted for an error message, shortened when long."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
 class _DimParser:
+    """Recursive descent; each rule returns the expression and a bound on its expanded terms."""
+
     def __init__(self, tokens: list[str], text: str) -> None:
         self.tokens = tokens
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def _peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -151,37 +167,59 @@ class _DimParser:
     def _take(self) -> str:
         token = self._peek()
         if token is None:
-            raise ParseError(f"dim {self.text!r} ends too early")
+            raise ParseError(f"dim {_shown(self.text)} ends too early")
         self.pos += 1
         return token
 
+    def _bounded(self, expr: sympy.Expr, terms: int) -> tuple[sympy.Expr, int]:
+        if terms > MAX_DIM_TERMS:
+            raise ParseError(f"dim {_shown(self.text)} expands to more than {MAX_DIM_TERMS} terms")
+        return expr, terms
+
     def sum(self) -> sympy.Expr:
-        expr = self.product()
+        return self._sum()[0]
+
+    def _sum(self) -> tuple[sympy.Expr, int]:
+        expr, terms = self._product()
         while self._peek() in ("+", "-"):
             op = self._take()
-            rhs = self.product()
-            expr = expr + rhs if op == "+" else expr - rhs
-        return expr
+            rhs, more = self._product()
+            expr, terms = self._bounded(expr + rhs if op == "+" else expr - rhs, terms + more)
+        return expr, terms
 
-    def product(self) -> sympy.Expr:
-        expr = self.atom()
+    def _product(self) -> tuple[sympy.Expr, int]:
+        expr, terms = self._atom()
         while self._peek() in ("*", "//"):
             op = self._take()
-            rhs = self.atom()
-            expr = expr * rhs if op == "*" else sympy.floor(expr / rhs)
-        return expr
+            rhs, more = self._atom()
+            if op == "//" and rhs == 0:
+                raise ParseError(f"division by zero in dim {_shown(self.text)}")
+            expr, terms = self._bounded(expr * rhs if op == "*" else sympy.floor(expr / rhs), terms * more)
+        return expr, terms
 
-    def atom(self) -> sympy.Expr:
+    def _atom(self) -> tuple[sympy.Expr, int]:
         token = self._take()
-        if token == "(":
-            expr = self.sum()
-            if self._take() != ")":
-                raise ParseError(f"missing ')' in dim {self.text!r}")
-            return expr
-        if token == "-":
-            return -self.atom()
+        if token in ("(", "-"):
+            if self.depth >= MAX_DIM_NESTING:
+                raise ParseError(f"dim {_shown(self.text)} nests deeper than {MAX_DIM_NESTING} levels")
+            self.depth += 1
+            try:
+                return self._nested(token)
+            finally:
+                self.depth -= 1
         if token.isdigit():
-            return sympy.Integer(int(token))
+            if len(token) > MAX_DIM_DIGITS:
+                raise ParseError(f"dim {_shown(self.text)} has a number of more than {MAX_DIM_DIGITS} digits")
+            return sympy.Integer(int(token)), 1
         if _NAME.fullmatch(token):
-            return sympy.Symbol(token, integer=True, positive=True)
-        raise ParseError(f"unexpected {token!r} in dim {self.text!r}")
+            return sympy.Symbol(token, integer=True, positive=True), 1
+        raise ParseError(f"unexpected {token!r} in dim {_shown(self.text)}")
+
+    def _nested(self, token: str) -> tuple[sympy.Expr, int]:
+        if token == "-":
+            expr, terms = self._atom()
+            return -expr, terms
+        expr, terms = self._sum()
+        if self._take() != ")":
+            raise ParseError(f"missing ')' in dim {_shown(self.text)}")
+        return expr, terms

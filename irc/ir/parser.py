@@ -38,6 +38,11 @@ _KWARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 _NUMBER = re.compile(r"-?(?:\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+|\d+|inf|nan)(?![A-Za-z0-9_.])")
 _JSON = json.JSONDecoder()
 _TYPE_WORD = re.compile(r"[a-z0-9]+")
+MAX_NESTING = 100
+"""How deep lists and dicts may nest in a literal: far more than any op takes, and well inside
+Python's recursion limit, so malformed input gets a ParseError rather than a RecursionError."""
+MAX_DIGITS = 400
+"""The longest number the parser reads (Python refuses to convert ints past 4300 digits)."""
 
 
 class _Parser:
@@ -45,6 +50,7 @@ class _Parser:
         self.text = text
         self.pos = 0
         self.values: dict[str, Value] = {}
+        self.depth = 0
 
     # -- scanning -------------------------------------------------------------------------
     def skip(self) -> None:
@@ -335,7 +341,7 @@ class _Parser:
             return ScalarType(dtype)
         self.expect(":", "':' and the scalar's size, or '>'")
         (text, pos), *rest = self.raw_until(">", None)
-        return ScalarType(dtype, self.dim(text, pos))
+        return ScalarType(dtype, self.dim(text, pos, size=False))
 
     def dtype(self, word: str, pos: int) -> DType:
         try:
@@ -369,15 +375,19 @@ class _Parser:
         found = "end of line" if end < len(self.text) else "end of input"
         raise self.fail(f"expected {close!r} closing the type (types stay on one line), found {found}", end)
 
-    def dim(self, text: str, pos: int) -> Dim:
+    def dim(self, text: str, pos: int, size: bool = True) -> Dim:
+        """A dim of a tensor shape (`size`: never a negative constant) or a symbolic scalar's value."""
         stripped = text.strip()
         pos += len(text) - len(text.lstrip())
         if not stripped:
             raise self.error("a dim (an int, a name, or an expression)", pos)
         try:
-            return parse_dim(stripped)
+            dim = parse_dim(stripped)
         except ParseError as exc:
             raise self.fail(str(exc), pos) from exc
+        if size and isinstance(dim, int) and dim < 0:
+            raise self.fail(f"a size cannot be negative, found {stripped!r} = {dim}", pos)
+        return dim
 
     # -- literals -------------------------------------------------------------------------
     def literal(self, *, allow_values: bool) -> Any:
@@ -388,15 +398,23 @@ class _Parser:
             if not allow_values:
                 raise self.error("a literal (values are not allowed here)")
             return self.use()
-        if char == "[":
-            return self.list_literal(allow_values)
-        if char == "{":
-            return self.dict_literal()
+        if char in ("[", "{"):
+            if self.depth >= MAX_NESTING:
+                raise self.fail(f"lists and dicts nest deeper than {MAX_NESTING} levels", start)
+            self.depth += 1
+            try:
+                return self.list_literal(allow_values) if char == "[" else self.dict_literal()
+            finally:
+                self.depth -= 1
         if char == '"':
             return self.string()
         number = self.match(_NUMBER)
         if number:
             text = number.group()
+            if len(text) > MAX_DIGITS:
+                raise self.fail(
+                    f"a number of {len(text)} characters; the longest allowed has {MAX_DIGITS}", start
+                )
             is_float = any(c in text for c in ".eEin")
             return float(text) if is_float else int(text)
         found = self.match(_WORD)

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from irc.ir import DType, Graph, Node, TensorType, parse_graph, print_graph
@@ -42,6 +42,8 @@ def _graph_with_dims(dims: tuple[Dim, ...]) -> Graph:
 @given(st.lists(_dim_texts(), min_size=0, max_size=3))
 def test_dims_round_trip(texts: list[str]) -> None:
     dims = tuple(parse_dim(t) for t in texts)
+    # A shape's constant dims are sizes: the graph parser refuses a negative one such as `0 - 1`.
+    assume(not any(isinstance(d, int) and d < 0 for d in dims))
     for dim in dims:
         assert parse_dim(format_dim(dim)) == dim
     text = print_graph(_graph_with_dims(dims))

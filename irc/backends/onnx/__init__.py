@@ -31,6 +31,7 @@ class OnnxBackend(Backend):
 
     name = "onnx"
     default_pipeline = "simplify,dce,cse,fold-constants"
+    default_opset = DEFAULT_OPSET
 
     def supported_ops(self) -> set[str]:
         from irc.backends.onnx.registry import lowerings
@@ -68,6 +69,8 @@ def _options(options: dict[str, Any]) -> tuple[int, bool]:
     newest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= opset <= newest:
         raise BackendError(
-            f"opset {opset} is outside what the onnx backend supports ({MIN_OPSET} to {newest})."
+            f"opset {opset} is outside what the onnx backend supports ({MIN_OPSET} to {newest}): its "
+            f"lowerings use opset-{MIN_OPSET} forms such as Shape with start and end, and the installed "
+            f"onnx knows opsets up to {newest}. Pass --opset {MIN_OPSET} to {newest}."
         )
     return opset, bool(options.get("external_data", False))

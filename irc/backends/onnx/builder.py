@@ -10,6 +10,7 @@ int64 tensor (`g.ints`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import onnx
@@ -38,6 +39,25 @@ ONNX_DTYPES: dict[DType, int] = {
 }
 
 INT64_MAX = 2**63 - 1
+
+
+class OpsetError(LoweringError):
+    """An emitter asked for an ONNX op that the chosen opset does not have yet."""
+
+    def __init__(self, op_type: str, needed: int, opset: int) -> None:
+        super().__init__(f"ONNX {op_type} needs opset >= {needed} (got {opset})")
+        self.op_type = op_type
+        self.needed = needed
+
+
+@cache
+def first_opsets() -> dict[str, int]:
+    """The opset in which each op of the default ONNX domain first appears."""
+    first: dict[str, int] = {}
+    for schema in onnx.defs.get_all_schemas_with_history():
+        if schema.domain in ("", "ai.onnx"):
+            first[schema.name] = min(first.get(schema.name, schema.since_version), schema.since_version)
+    return first
 
 
 def tensor_proto(name: str, tensor: torch.Tensor) -> onnx.TensorProto:
@@ -167,6 +187,11 @@ class Builder:
         return self.ops(op_type, inputs, 1, **attrs)[0]
 
     def ops(self, op_type: str, inputs: Sequence[str | None], outputs: int, **attrs: Any) -> list[str]:
+        # Emitters that have another form for older opsets branch on `self.opset` before calling
+        # this; reaching here with an op the opset lacks means the IR op has no such form.
+        needed = first_opsets().get(op_type, 1)
+        if needed > self.opset:
+            raise OpsetError(op_type, needed, self.opset)
         names = [self.fresh() for _ in range(outputs)]
         ins = [name or "" for name in inputs]
         while ins and not ins[-1]:

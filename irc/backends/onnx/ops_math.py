@@ -165,8 +165,6 @@ def _logic(kind: str) -> Any:
         dtype = out_dtype(node)
         if dtype is DType.BOOL or node.op.startswith("aten.logical_"):
             return g.op(_LOGICAL[kind], g.tensor(self, DType.BOOL), g.tensor(other, DType.BOOL))
-        if g.opset < 18:
-            raise LoweringError(f"bitwise {kind} on integers needs opset 18 or later (got {g.opset}).")
         return binary(g, node, _BITWISE[kind], self, other)
 
     emit.__doc__ = f"bitwise_{kind}.Tensor(Tensor self, Tensor other) -> Tensor"

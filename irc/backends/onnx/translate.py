@@ -13,7 +13,7 @@ import onnx
 from onnx import helper
 
 from irc.backends.base import format_missing
-from irc.backends.onnx.builder import ONNX_DTYPES, Builder, tensor_proto
+from irc.backends.onnx.builder import ONNX_DTYPES, Builder, OpsetError, tensor_proto
 from irc.backends.onnx.registry import Emitter, emit, lowerings
 from irc.errors import BackendError, IrcError, LoweringError
 from irc.ir.core import Graph, Node, Param, Value
@@ -55,6 +55,12 @@ def _lower_node(builder: Builder, table: dict[str, Emitter], node: Node) -> None
     builder.begin(node)
     try:
         builder.finish(node, emit(emitter, builder, node))
+    except OpsetError as exc:
+        raise LoweringError(
+            f"{node.op} needs opset >= {exc.needed}: its ONNX form {exc.op_type} first appears there, "
+            f"and this export asked for opset {builder.opset}. Pass --opset {exc.needed} or later "
+            f"(used by %{node.outputs[0].name if node.outputs else '?'} at {node.provenance})."
+        ) from exc
     except IrcError as exc:
         raise LoweringError(f"cannot lower {where}: {_one_line(exc)}") from exc
     except Exception as exc:  # an emitter bug: name the node so the report is actionable
