@@ -137,6 +137,11 @@ def test_task_without_head(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )
 
 
+def test_decoder_classification_without_pad_token(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ckpt = tiny_checkpoint(tmp_path / "ckpt", "gpt2", "sequence-classification", pad_token_id=None)
+    _export_fails(capsys, tmp_path, ckpt, needles=("has no pad_token_id", "Set pad_token_id in config.json"))
+
+
 # -- sizes, passes, opset --------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("flag", "value"),

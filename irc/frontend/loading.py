@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from irc.errors import ModelLoadError, TaskError
-from irc.frontend.tasks import InputSpec, TaskSpec, detect_task, get_task, model_inputs, task_outputs
+from irc.frontend.tasks import (
+    DECODERS,
+    InputSpec,
+    TaskSpec,
+    detect_task,
+    get_task,
+    model_inputs,
+    task_outputs,
+)
 
 
 @dataclass
@@ -164,7 +172,19 @@ def load_from_module(module: Any, task: str | None) -> LoadedModel:
     )
 
 
+def _check_head(config: Any, model_type: str, spec: TaskSpec) -> None:
+    # A decoder's classification head reads each row's last non-pad token; without a pad id it
+    # refuses batches above 1 deep inside its forward, which would read as a tracing failure.
+    if spec.name == "sequence-classification" and model_type in DECODERS and config.pad_token_id is None:
+        raise TaskError(
+            f"{model_type}'s config has no pad_token_id, which its sequence-classification head "
+            "needs to find each row's last token in a batch. Set pad_token_id in config.json (to "
+            "the tokenizer's pad id, or its eos_token_id if it has none) and export again."
+        )
+
+
 def _inputs(module: Any, model_type: str, spec: TaskSpec) -> tuple[InputSpec, ...]:
+    _check_head(module.config, model_type, spec)
     inputs = model_inputs(model_type, spec.name, module.config)
     # An encoder-decoder's cache belongs to its decoder components (frontend/seq2seq.py), so
     # its `inputs` stay the encoder's.
