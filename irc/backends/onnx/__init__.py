@@ -42,8 +42,8 @@ class OnnxBackend(Backend):
 
         opset, external = _options(options)
         self.check(graph)
-        model = translate(graph, opset)
-        return save(model, Path(out_dir), external or weight_bytes(model) > PROTOBUF_LIMIT)
+        model, weights = translate(graph, opset)
+        return save(model, weights, Path(out_dir), external or weight_bytes(weights) > PROTOBUF_LIMIT)
 
     def load(self, out_dir: Path) -> Runner:
         from irc.backends.onnx.runner import OnnxRunner

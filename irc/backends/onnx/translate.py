@@ -1,5 +1,8 @@
 """IR Graph -> onnx.ModelProto: params to initializers, then one emitter call per node.
 
+The ModelProto is a skeleton: its initializers are listed apart as `Weight`s that still point at
+the params' tensors, and `save` streams their bytes into the file (see `writer`).
+
 Graph inputs and outputs keep their IR names; symbolic dims become `dim_param`s with the dim's
 text (`batch`, `past_sequence + sequence`). Params of one tie group become one initializer that
 every member reads; params nothing reads are not written.
@@ -13,20 +16,20 @@ import onnx
 from onnx import helper
 
 from irc.backends.base import format_missing
-from irc.backends.onnx.builder import ONNX_DTYPES, Builder, tensor_proto
+from irc.backends.onnx.builder import ONNX_DTYPES, Builder
 from irc.backends.onnx.registry import Emitter, emit, lowerings
+from irc.backends.onnx.writer import Weight, nbytes, write
 from irc.errors import BackendError, IrcError, LoweringError
 from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.dims import format_dim
 from irc.ir.types import TensorType
 
-DATA_FILE = "model.onnx_data"
 
-
-def translate(graph: Graph, opset: int) -> onnx.ModelProto:
-    """The ONNX model computing what `graph` computes (default ONNX domain at `opset`)."""
+def translate(graph: Graph, opset: int) -> tuple[onnx.ModelProto, list[Weight]]:
+    """The ONNX model computing what `graph` computes (default ONNX domain at `opset`), without
+    its initializers, and those initializers (written by `save`)."""
     builder = Builder(opset, {v.name for v in graph.values()})
-    initializers = _initializers(graph, builder)
+    weights = _initializers(graph, builder)
     for value in graph.inputs:
         builder.env[value] = value.name
     table = lowerings()
@@ -41,12 +44,11 @@ def translate(graph: Graph, opset: int) -> onnx.ModelProto:
         graph.name,
         [_value_info(v) for v in graph.inputs],
         [_value_info(v) for v in graph.outputs],
-        initializer=initializers,
     )
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="irc")
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
     helper.set_model_props(model, {k: str(v) for k, v in graph.metadata.items() if isinstance(v, (str, int))})
-    return model
+    return model, weights
 
 
 def _lower_node(builder: Builder, table: dict[str, Emitter], node: Node) -> None:
@@ -71,9 +73,10 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _initializers(graph: Graph, builder: Builder) -> list[onnx.TensorProto]:
-    """One initializer per used param, or per tie group with a used member."""
-    protos: list[onnx.TensorProto] = []
+def _initializers(graph: Graph, builder: Builder) -> list[Weight]:
+    """One initializer per used param, or per tie group with a used member. The tensors are the
+    params' own (no copy); lazy params are read here, one reference each."""
+    weights: list[Weight] = []
     by_group: dict[str, str] = {}
     for param in graph.params.values():
         if not param.uses():
@@ -81,9 +84,11 @@ def _initializers(graph: Graph, builder: Builder) -> list[onnx.TensorProto]:
         key = param.tie_group or param.name
         if key not in by_group:
             by_group[key] = _initializer_name(graph, param)
-            protos.append(tensor_proto(by_group[key], param.tensor()))
+            ttype = param.tensor_type
+            dims = tuple(int(d) for d in ttype.shape)
+            weights.append(Weight(by_group[key], ONNX_DTYPES[ttype.dtype], dims, param.tensor()))
         builder.env[param] = by_group[key]
-    return protos
+    return weights
 
 
 def _initializer_name(graph: Graph, param: Param) -> str:
@@ -102,27 +107,22 @@ def _value_info(value: Value) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(value.name, ONNX_DTYPES[value.type.dtype], dims)
 
 
-def weight_bytes(model: onnx.ModelProto) -> int:
-    return sum(len(t.raw_data) for t in model.graph.initializer)
+def weight_bytes(weights: list[Weight]) -> int:
+    return sum(nbytes(w.tensor) for w in weights)
 
 
-def save(model: onnx.ModelProto, out_dir: Path, external: bool) -> Path:
-    """Write `model.onnx` (and `model.onnx_data` when `external`) into `out_dir`; check it."""
+def save(model: onnx.ModelProto, weights: list[Weight], out_dir: Path, external: bool) -> Path:
+    """Check the skeleton with `onnx.checker`, then write `model.onnx` (and `model.onnx_data` when
+    `external`) into `out_dir`, streaming each weight once."""
+    from irc.backends.onnx.writer import checkable
+
     path = out_dir / "model.onnx"
-    data = out_dir / DATA_FILE
-    if data.exists():
-        data.unlink()
-    if external:
-        onnx.save_model(
-            model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=DATA_FILE
-        )
-    else:
-        onnx.save_model(model, path)
     try:
-        onnx.checker.check_model(str(path), full_check=True)
+        onnx.checker.check_model(checkable(model, weights), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise BackendError(
-            f"the ONNX model written to {path} fails onnx.checker: {_one_line(exc)}. This is a bug in irc's "
+            f"the ONNX model for {path} fails onnx.checker: {_one_line(exc)}. This is a bug in irc's "
             "ONNX backend; please report it with the model type and task."
         ) from exc
+    write(model, weights, path, external)
     return path
