@@ -167,6 +167,7 @@ def export(
     *,
     backend: str = "onnx",
     opset: int | None = None,
+    external_data: bool = False,
     atol: float | None = None,
     passes: str | None = None,
     batch_size: int = DEFAULT_BATCH,
@@ -191,6 +192,8 @@ def export(
     target = get_backend(backend)
     pipeline = target.default_pipeline if passes is None else passes
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
+    if external_data:
+        options["external_data"] = True
 
     traced = trace_model(
         model, task, batch_size=batch_size, sequence_length=sequence_length, progress=progress

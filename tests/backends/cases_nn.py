@@ -20,6 +20,13 @@ def linear(b: GraphMaker) -> None:
 
 
 @case(BATCH)
+def linear_rank2_input(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 4))
+    w, bias = b.param("w", _w(6, 4)), b.param("bias", _w(6))
+    b.output(b.op("aten.linear", x, w, bias), b.op("aten.linear", x, w))
+
+
+@case(BATCH)
 def addmm_mm(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", 4))
     w, bias = b.param("w", _w(4, 6)), b.param("bias", _w(6))

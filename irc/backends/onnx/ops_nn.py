@@ -25,9 +25,21 @@ def _swap_last(g: Builder, x: str, rank: int) -> str:
 def linear(g: Builder, node: Node, input: Value, weight: Value, bias: Value | None = None) -> str:
     """linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor"""
     w = g.tensor(weight)
-    wt = g.op("Transpose", w, perm=[1, 0]) if rank_of(weight) == 2 else w
-    y = g.op("MatMul", g.tensor(input), wt)
-    return y if bias is None else g.op("Add", y, g.tensor(bias))
+    if rank_of(weight) != 2:
+        y = g.op("MatMul", g.tensor(input), w)
+        return y if bias is None else g.op("Add", y, g.tensor(bias))
+    # Gemm reads the weight as stored (transB), where MatMul would need Transpose(W): ONNX Runtime
+    # folds that into a second, transposed copy of every weight at load (twice the memory).
+    x = g.tensor(input)
+    features = weight.tensor_type.shape[1]
+    rank = rank_of(input)
+    flat = x if rank == 2 else g.op("Reshape", x, g.ints([-1, features]))
+    b = None if bias is None else g.tensor(bias)
+    y = g.op("Gemm", flat, w, b, transB=1)
+    if rank == 2:
+        return y
+    out_features = weight.tensor_type.shape[0]
+    return g.op("Reshape", y, g.op("Concat", g.shape(input, 0, rank - 1), g.ints([out_features]), axis=0))
 
 
 @lowering("aten.addmm")

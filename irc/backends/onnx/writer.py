@@ -75,7 +75,9 @@ def checkable(skeleton: onnx.ModelProto, weights: list[Weight]) -> onnx.ModelPro
     model = onnx.ModelProto()
     model.CopyFrom(skeleton)
     for weight in weights:
-        model.graph.input.append(onnx.helper.make_tensor_value_info(weight.name, weight.data_type, weight.dims))
+        model.graph.input.append(
+            onnx.helper.make_tensor_value_info(weight.name, weight.data_type, weight.dims)
+        )
     return model
 
 
