@@ -49,6 +49,8 @@ CASES = {
 
 TRACE_SIZES = {"batch": 2, "sequence": 8, "past_sequence": 5, "decoder_sequence": 6}
 THREADS = 2
+MIN_CALLS, MAX_CALLS, BUDGET_S = 10, 200, 30.0
+"""Latency: calls per artifact and setting (the median is reported)."""
 
 
 @dataclass
@@ -224,16 +226,18 @@ def latency_worker(case: str, models: list[str]) -> None:
     for _label, sizes in LATENCY[case]:
         feeds = [_feeds(s, sizes, rng) for s in sessions]
         times: list[list[float]] = [[] for _ in sessions]
-        for _ in range(3):  # warm-up
-            for session, feed in zip(sessions, feeds, strict=True):
-                session.run(None, feed)
-        rounds = 20 if sizes.get("batch", 1) == 1 and sizes.get("sequence") == 1 else 6
-        for _ in range(rounds):  # interleaved, so load from other processes hits both alike
+        for session, feed in zip(sessions, feeds, strict=True):  # warm-up
+            session.run(None, feed)
+        started = time.perf_counter()
+        # Interleaved, one call each per round, so load from other processes hits both alike;
+        # at least MIN_CALLS calls each, then until the budget is spent.
+        while len(times[0]) < MIN_CALLS or (
+            time.perf_counter() - started < BUDGET_S and len(times[0]) < MAX_CALLS
+        ):
             for i, (session, feed) in enumerate(zip(sessions, feeds, strict=True)):
-                for _ in range(5):
-                    start = time.perf_counter()
-                    session.run(None, feed)
-                    times[i].append(time.perf_counter() - start)
+                start = time.perf_counter()
+                session.run(None, feed)
+                times[i].append(time.perf_counter() - start)
         results.append([float(np.median(t)) * 1000 for t in times])
     print(json.dumps(results))
 

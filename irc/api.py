@@ -233,57 +233,102 @@ def export(
 
 
 def _validate(traced: Traced, target: Any, folder: Path, atol: float | None, on_case: Any) -> Any:
+    """Reference first, artifact second: the reference's outputs (and generated tokens) are
+    recorded, its memory-mapped weights go back to the kernel, and only then does the artifact
+    load, so the model and the artifact's runtime never hold the weights at the same time."""
+    from irc.memory import page_out_tensors
     from irc.validate import validate, validation_sizes
 
     tolerance = traced.loaded.task.atol if atol is None else atol
+    sizes = validation_sizes(traced.sizes)
+
+    def make(case: dict[str, int], seed: int) -> dict[str, Any]:
+        return traced.make_inputs(case, seed=seed, pad=True)
+
+    recorded = _Recorded.run(traced.reference, make, sizes)
+    generates = traced.loaded.task.with_past and "logits" in traced.loaded.task.outputs
+    expected_tokens = expected_generation(traced) if generates else None
+    page_out_tensors(traced.loaded.module.state_dict().values())
     with target.load(folder) as runner:
-        report = validate(
-            traced.reference,
-            runner.run,
-            lambda sizes, seed: traced.make_inputs(sizes, seed=seed, pad=True),
-            validation_sizes(traced.sizes),
-            tolerance,
-            target.name,
-            on_case,
-        )
-        if traced.loaded.task.with_past and "logits" in traced.loaded.task.outputs:
-            report.generation = check_generation(traced, runner.run)
+        report = validate(recorded.replay, runner.run, make, sizes, tolerance, target.name, on_case)
+        if expected_tokens is not None:
+            report.generation = check_generation(traced, runner.run, expected=expected_tokens)
     return report
 
 
+@dataclass
+class _Recorded:
+    """Reference outputs per validation case, replayed in the order `validate` asks for them."""
+
+    outputs: list[tuple[Any, dict[str, Any]]]
+
+    @classmethod
+    def run(cls, reference: Any, make: Any, sizes: list[dict[str, int]]) -> _Recorded:
+        import torch
+
+        outputs = []
+        for seed, case in enumerate(sizes):  # the seeds `validate` uses
+            inputs = make(case, seed + 1)
+            with torch.no_grad():
+                outputs.append((_shapes(inputs), reference(inputs)))
+        return cls(outputs)
+
+    def replay(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        shapes, outputs = self.outputs.pop(0)
+        if shapes != _shapes(inputs):
+            raise IrcError(f"validation asked for inputs {_shapes(inputs)} out of order (recorded {shapes})")
+        return outputs
+
+
+def _shapes(inputs: dict[str, Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return tuple((k, tuple(v.shape)) for k, v in inputs.items())
+
+
 GENERATED_TOKENS = 20
+_PROMPT = {"batch": 2, "sequence": 6, "past_sequence": 0}
 
 
-def check_generation(traced: Traced, step: Any, new_tokens: int = GENERATED_TOKENS) -> Any:
-    """Greedy-decode with `step` (an artifact runner) and with `model.generate`; compare tokens."""
+def expected_generation(traced: Traced, new_tokens: int = GENERATED_TOKENS) -> Any:
+    """`model.generate(do_sample=False)`'s tokens after the generation check's prompt."""
     import torch
 
-    from irc.validate.generate import GenerationResult, greedy_decode
-
-    batch, prompt = 2, 6
-    input_ids = traced.make_inputs({"batch": batch, "sequence": prompt, "past_sequence": 0}, seed=11)[
-        "input_ids"
-    ]
-    empty_past = {
-        spec.name: torch.zeros(
-            tuple(0 if a == "past_sequence" else batch if a == "batch" else a for a in spec.axes)
-        )
-        for spec in traced.specs
-        if spec.kind == "past"
-    }
+    input_ids = traced.make_inputs(_PROMPT, seed=11)["input_ids"]
     model = traced.loaded.module
     config = model.generation_config
     pad = config.pad_token_id if config.pad_token_id is not None else config.eos_token_id
     with torch.no_grad():
-        expected = model.generate(
+        return model.generate(
             input_ids,
             attention_mask=torch.ones_like(input_ids),
             do_sample=False,
             max_new_tokens=new_tokens,
             pad_token_id=pad,
-        )[:, prompt:]
+        )[:, _PROMPT["sequence"] :]
+
+
+def check_generation(
+    traced: Traced, step: Any, new_tokens: int = GENERATED_TOKENS, expected: Any = None
+) -> Any:
+    """Greedy-decode with `step` (an artifact runner) and compare with `model.generate`'s tokens
+    (`expected`, computed here when not given)."""
+    import torch
+
+    from irc.validate.generate import GenerationResult, greedy_decode
+
+    if expected is None:
+        expected = expected_generation(traced, new_tokens)
+    batch = _PROMPT["batch"]
+    input_ids = traced.make_inputs(_PROMPT, seed=11)["input_ids"]
+    empty_past = {
+        spec.name: torch.zeros(
+            tuple(0 if a == "past_sequence" else batch if a == "batch" else a for a in spec.axes),
+            dtype=getattr(torch, spec.dtype),
+        )
+        for spec in traced.specs
+        if spec.kind == "past"
+    }
     actual = greedy_decode(step, input_ids, empty_past, new_tokens)
-    eos = config.eos_token_id
+    eos = traced.loaded.module.generation_config.eos_token_id
     eos_ids = tuple(eos) if isinstance(eos, (list, tuple)) else () if eos is None else (eos,)
     return GenerationResult(expected, actual, eos_ids)
 

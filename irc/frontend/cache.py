@@ -58,8 +58,9 @@ def present_names(count: int) -> list[str]:
     return [f"present.{i // 2}.{'key' if i % 2 == 0 else 'value'}" for i in range(count)]
 
 
-def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Per layer, the (key, value) shapes with batch and sequence axes left out: (heads, head_dim)."""
+def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...], str]]:
+    """Per layer, the (key, value) shapes with batch and sequence axes left out, (heads, head_dim),
+    and the cache's dtype (the model's: bfloat16 for a bfloat16 checkpoint)."""
     ids = torch.zeros((1, 3), dtype=torch.long)
     with torch.no_grad():
         out = module(input_ids=ids, use_cache=True, return_dict=True)
@@ -71,14 +72,15 @@ def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
                 f"{type(module).__name__} keeps its cache as {tuple(key.shape)} per layer; irc expects "
                 "(batch, heads, sequence, head_dim)."
             )
-        layout.append(((key.shape[1], key.shape[3]), (value.shape[1], value.shape[3])))
+        dtype = str(key.dtype).removeprefix("torch.")
+        layout.append(((key.shape[1], key.shape[3]), (value.shape[1], value.shape[3]), dtype))
     return layout
 
 
 def past_inputs(module: Any) -> tuple[InputSpec, ...]:
     """`past_key_values.{i}.key` / `.value` inputs shaped (batch, heads, past_sequence, head_dim)."""
     specs = []
-    for i, ((kh, kd), (vh, vd)) in enumerate(probe_layout(module)):
-        specs.append(InputSpec(f"past_key_values.{i}.key", ("batch", kh, PAST, kd), "past", "float32"))
-        specs.append(InputSpec(f"past_key_values.{i}.value", ("batch", vh, PAST, vd), "past", "float32"))
+    for i, ((kh, kd), (vh, vd), dtype) in enumerate(probe_layout(module)):
+        specs.append(InputSpec(f"past_key_values.{i}.key", ("batch", kh, PAST, kd), "past", dtype))
+        specs.append(InputSpec(f"past_key_values.{i}.value", ("batch", vh, PAST, vd), "past", dtype))
     return tuple(specs)

@@ -145,3 +145,17 @@ def test_outputs_that_alias_inputs_or_constants_keep_their_names(tmp_path: Path)
     graph = onnx.load(lower(b.graph, tmp_path)).graph
     assert [o.name for o in graph.output] == ["identity", "arange", "contiguous"]
     check_backend(b, ({"batch": 2},))
+
+
+def test_attention_is_one_onnx_op_from_opset_23(tmp_path: Path) -> None:
+    b = GraphMaker()
+    q = b.input("q", "f32", ("batch", 2, "seq", 8))
+    mask = b.input("mask", "bool", ("batch", 1, 1, "seq"))
+    b.output(b.op("aten.scaled_dot_product_attention", q, q, q, mask))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    new = [n.op_type for n in onnx.load(lower(b.graph, tmp_path / "a", opset=23)).graph.node]
+    old = [n.op_type for n in onnx.load(lower(b.graph, tmp_path / "b", opset=22)).graph.node]
+    assert new.count("Attention") == 1 and "Softmax" not in new
+    assert "Attention" not in old and "Softmax" in old
+    check_backend(b, ({"batch": 2, "seq": 5},), opset=23)

@@ -346,6 +346,8 @@ def scaled_dot_product_attention(
         raise LoweringError("attention dropout is random; trace the model in eval mode (model.eval()).")
     dtype = out_dtype(node)
     rank = rank_of(query)
+    if g.opset >= 23 and rank == 4 and dtype in (DType.F32, DType.F16):
+        return _attention_op(g, query, key, value, attn_mask, is_causal, scale)
     k, v = g.tensor(key), g.tensor(value)
     if enable_gqa:
         k, v = _repeat_kv(g, query, key), _repeat_kv(g, query, value)
@@ -365,6 +367,32 @@ def scaled_dot_product_attention(
         empty = g.op("Equal", row_max, g.const(-math.inf, dtype))
         probs = g.op("Where", empty, g.const(0.0, dtype), probs)
     return g.op("MatMul", probs, v)
+
+
+def _attention_op(
+    g: Builder,
+    query: Value,
+    key: Value,
+    value: Value,
+    attn_mask: Value | None,
+    is_causal: bool,
+    scale: float | None,
+) -> str:
+    """ONNX's Attention (opset 23): one fused kernel in ONNX Runtime, which also gives zeros for
+    a fully masked row and shares key/value heads among query heads as torch does. ONNX Runtime
+    wants the mask's query axis at full length, so a mask broadcast along it is expanded."""
+    mask = None
+    if attn_mask is not None:
+        mask = g.tensor(attn_mask)
+        mask_rank = rank_of(attn_mask)
+        if attn_mask.tensor_type.shape[-2] != query.tensor_type.shape[-2]:
+            leading = [g.shape(attn_mask, 0, mask_rank - 2)] if mask_rank > 2 else []
+            sizes = g.op("Concat", *leading, g.shape(query, 2, 3), g.shape(attn_mask, mask_rank - 1), axis=0)
+            mask = g.op("Expand", mask, sizes)
+    attrs: dict[str, Any] = {"is_causal": int(bool(is_causal))}
+    if scale is not None:
+        attrs["scale"] = float(scale)
+    return g.op("Attention", g.tensor(query), g.tensor(key), g.tensor(value), mask, **attrs)
 
 
 def _scale(g: Builder, query: Value, scale: float | None, dtype: DType) -> str:

@@ -11,16 +11,13 @@ tensor's memory to the file:
   `ModelProto{graph{initializer: [tensor]}}`. Protobuf parsers merge a repeated singular message
   field and append repeated ones, so the file parses as one model whose initializers come in order.
 
-After its bytes are written, a weight that is a clean memory-mapped page of the checkpoint
-(transformers maps safetensors files) is handed back to the kernel with `madvise(MADV_PAGEOUT)`,
-which never loses data: it is read again from the file if the model runs later. So the export's
-resident memory holds at most one weight at a time, not the whole model.
+After each chunk of a weight is written, its pages go back to the kernel if they are a clean
+memory-mapped part of the checkpoint (`irc.memory.page_out`), so the export's resident memory
+holds a few megabytes of weights at a time, not the whole model.
 """
 
 from __future__ import annotations
 
-import ctypes
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +26,12 @@ from typing import IO, Any
 import onnx
 from onnx import TensorProto
 
+from irc.memory import page_out
+
 DATA_FILE = "model.onnx_data"
 ALIGN = 4096
 """External data offsets are page multiples, so a runtime can map each tensor directly."""
 
-_MADV_PAGEOUT = 21
 _CHUNK = 1 << 24
 
 
@@ -152,51 +150,4 @@ def _stream(out: IO[bytes], tensor: Any) -> None:
     for start in range(0, len(view), _CHUNK):
         chunk = view[start : start + _CHUNK]
         out.write(chunk)
-        _page_out(chunk)
-
-
-def _page_out(view: memoryview) -> None:
-    """Ask the kernel to reclaim the pages just written from. Anonymous memory is kept (there is
-    no swap to put it in, and with swap it would come back intact); clean file-backed pages, such
-    as a memory-mapped safetensors checkpoint, leave this process's resident set."""
-    if not sys.platform.startswith("linux") or len(view) < ALIGN:
-        return
-    import numpy as np
-
-    address = np.frombuffer(view, dtype=np.uint8).ctypes.data
-    start = address - address % ALIGN
-    end = address + len(view)
-    end -= end % ALIGN
-    if end <= start or not _file_backed(start, end):
-        return
-    libc = _libc()
-    if libc is not None:
-        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_PAGEOUT)
-
-
-_LIBC: list[Any] = []
-
-
-def _libc() -> Any:
-    if not _LIBC:
-        try:
-            _LIBC.append(ctypes.CDLL(None, use_errno=True))
-        except OSError:
-            _LIBC.append(None)
-    return _LIBC[0]
-
-
-def _file_backed(start: int, end: int) -> bool:
-    """Whether [start, end) lies in one mapping of a file (not the heap, not anonymous memory)."""
-    try:
-        lines = Path("/proc/self/maps").read_text().splitlines()
-    except OSError:
-        return False
-    for line in lines:
-        fields = line.split(maxsplit=5)
-        if len(fields) < 6 or not fields[5].startswith("/"):
-            continue
-        low, high = (int(x, 16) for x in fields[0].split("-"))
-        if low <= start and end <= high:
-            return True
-    return False
+        page_out(chunk)
