@@ -199,7 +199,10 @@ def _dynamic_axes(type_text: str) -> dict[int, Any]:
 
 # -- ONNX Runtime latency -----------------------------------------------------------------------
 LATENCY = {
-    "bert-base": [("batch 1 x 128", {"batch": 1, "sequence": 128}), ("batch 8 x 128", {"batch": 8, "sequence": 128})],
+    "bert-base": [
+        ("batch 1 x 128", {"batch": 1, "sequence": 128}),
+        ("batch 8 x 128", {"batch": 8, "sequence": 128}),
+    ],
     "gpt2": [("decode, 128 past", {"batch": 1, "sequence": 1, "past_sequence": 128})],
 }
 
@@ -272,17 +275,18 @@ def main(argv: list[str] | None = None) -> int:
         return _worker(args.worker, args.rest)
     cache = args.cache.expanduser()
     rows: list[str] = []
-    header = (
-        "| model | measure | irc | torch.onnx | irc/torch.onnx |"
-        + (" optimum | irc/optimum |" if args.optimum else "")
+    header = "| model | measure | irc | torch.onnx | irc/torch.onnx |" + (
+        " optimum | irc/optimum |" if args.optimum else ""
     )
     rows += [header, "|" + " --- |" * (header.count("|") - 1)]
     with tempfile.TemporaryDirectory(prefix="irc-bench-") as tmp:
         for case in args.only:
             rows += bench_case(case, cache, Path(tmp), args.optimum)
             print("\n".join(rows[-1:]), file=sys.stderr)
-    print(f"irc export benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
-          f"{platform.node()} ({os.cpu_count()} cores, {_memory_gib():.0f} GiB), ORT threads {THREADS}")
+    print(
+        f"irc export benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.node()} ({os.cpu_count()} cores, {_memory_gib():.0f} GiB), ORT threads {THREADS}"
+    )
     print("\n".join(rows))
     return 0
 
@@ -308,12 +312,20 @@ def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None) -> list[s
         if run is not None and run.error:
             rows.append(f"| {name} | {who} failed | {run.error} | | |")
     rows.append(row("export wall s (no validation)", quiet.wall, other.wall, opt and opt.wall, "{:.1f}"))
-    rows.append(row("peak RSS GB (no validation)", quiet.rss / 1e9, other.rss / 1e9, opt and opt.rss / 1e9, "{:.2f}"))
-    rows.append(row("peak RSS / checkpoint", quiet.rss / ckpt, other.rss / ckpt, opt and opt.rss / ckpt, "{:.2f}"))
-    rows.append(f"| {name} | irc with validation: wall s, peak RSS / checkpoint | {checked.wall:.1f} s, "
-                f"{checked.rss / ckpt:.2f}x | | validate stage {checked.extra.get('validate', float('nan')):.1f} s |")
+    rows.append(
+        row("peak RSS GB (no validation)", quiet.rss / 1e9, other.rss / 1e9, opt and opt.rss / 1e9, "{:.2f}")
+    )
+    rows.append(
+        row("peak RSS / checkpoint", quiet.rss / ckpt, other.rss / ckpt, opt and opt.rss / ckpt, "{:.2f}")
+    )
+    rows.append(
+        f"| {name} | irc with validation: wall s, peak RSS / checkpoint | {checked.wall:.1f} s, "
+        f"{checked.rss / ckpt:.2f}x | | validate stage {checked.extra.get('validate', float('nan')):.1f} s |"
+    )
     rows.append(row("artifact MB", quiet.size / 1e6, other.size / 1e6, opt and opt.size / 1e6, "{:.0f}"))
-    rows.append(row("artifact / checkpoint", quiet.size / ckpt, other.size / ckpt, opt and opt.size / ckpt, "{:.3f}"))
+    rows.append(
+        row("artifact / checkpoint", quiet.size / ckpt, other.size / ckpt, opt and opt.size / ckpt, "{:.3f}")
+    )
     if case in LATENCY and not quiet.error and not other.error:
         artifacts = [tmp / f"{case}-irc", tmp / f"{case}-torch-onnx"]
         for (label, _), ms in zip(LATENCY[case], latency(case, artifacts), strict=True):
