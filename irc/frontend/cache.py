@@ -61,9 +61,13 @@ def present_names(count: int) -> list[str]:
 def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...], str]]:
     """Per layer, the (key, value) shapes with batch and sequence axes left out, (heads, head_dim),
     and the cache's dtype (the model's: bfloat16 for a bfloat16 checkpoint)."""
+    from irc.memory import page_out_tensors
+
     ids = torch.zeros((1, 3), dtype=torch.long)
     with torch.no_grad():
         out = module(input_ids=ids, use_cache=True, return_dict=True)
+    # The probe read every weight; give memory-mapped ones back, the export reads them once more.
+    page_out_tensors(module.state_dict().values())
     flat = flatten_cache(returned_cache(out))
     layout = []
     for key, value in zip(flat[0::2], flat[1::2], strict=True):

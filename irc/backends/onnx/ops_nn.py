@@ -25,11 +25,12 @@ def _swap_last(g: Builder, x: str, rank: int) -> str:
 def linear(g: Builder, node: Node, input: Value, weight: Value, bias: Value | None = None) -> str:
     """linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor"""
     w = g.tensor(weight)
-    if rank_of(weight) != 2:
+    if rank_of(weight) != 2 or w in g.transposed:
         y = g.op("MatMul", g.tensor(input), w)
         return y if bias is None else g.op("Add", y, g.tensor(bias))
-    # Gemm reads the weight as stored (transB), where MatMul would need Transpose(W): ONNX Runtime
-    # folds that into a second, transposed copy of every weight at load (twice the memory).
+    # A weight also read elsewhere (a tied embedding) stays as it is: Gemm reads it transposed
+    # (transB), where MatMul would need Transpose(W), which ONNX Runtime folds into a second,
+    # transposed copy at load.
     x = g.tensor(input)
     features = weight.tensor_type.shape[1]
     rank = rank_of(input)
@@ -289,14 +290,15 @@ def gelu(g: Builder, node: Node, self: Value, *, approximate: str = "none") -> s
     x = g.tensor(self)
     if g.opset >= 20:
         return g.op("Gelu", x, approximate=approximate)
-    half = g.op("Mul", x, g.const(0.5, dtype))
     if approximate == "tanh":
+        half = g.op("Mul", x, g.const(0.5, dtype))
         cube = g.op("Mul", g.op("Mul", x, x), x)
         inner = g.op("Add", x, g.op("Mul", cube, g.const(0.044715, dtype)))
         t = g.op("Tanh", g.op("Mul", inner, g.const(math.sqrt(2 / math.pi), dtype)))
-    else:
-        t = g.op("Erf", g.op("Mul", x, g.const(math.sqrt(0.5), dtype)))
-    return g.op("Mul", half, g.op("Add", t, g.const(1.0, dtype)))
+        return g.op("Mul", half, g.op("Add", t, g.const(1.0, dtype)))
+    # x * (1 + erf(x / sqrt 2)) * 0.5, in this order: the form ONNX Runtime fuses into one Gelu.
+    t = g.op("Erf", g.op("Div", x, g.const(math.sqrt(2.0), dtype)))
+    return g.op("Mul", g.op("Mul", x, g.op("Add", t, g.const(1.0, dtype))), g.const(0.5, dtype))
 
 
 @lowering("aten.softmax.int", "aten._softmax", "aten.log_softmax.int", "aten._log_softmax")

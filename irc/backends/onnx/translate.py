@@ -44,6 +44,7 @@ def translate(graph: Graph, opset: int) -> tuple[onnx.ModelProto, list[Weight]]:
         graph.name,
         [_value_info(v) for v in graph.inputs],
         [_value_info(v) for v in graph.outputs],
+        value_info=_intermediate_types(graph, builder),
     )
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="irc")
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
@@ -75,7 +76,12 @@ def _one_line(exc: BaseException) -> str:
 
 def _initializers(graph: Graph, builder: Builder) -> list[Weight]:
     """One initializer per used param, or per tie group with a used member. The tensors are the
-    params' own (no copy); lazy params are read here, one reference each."""
+    params' own (no copy); lazy params are read here, one reference each.
+
+    A weight that only `aten.linear` reads is stored transposed, as `<name>.T` ([in, out]), so
+    that ONNX Runtime multiplies by it as it is (MatMul, whose shapes it propagates and fuses
+    with the bias and the next residual add); the transposed copy is made one weight at a time
+    as it is written."""
     weights: list[Weight] = []
     by_group: dict[str, str] = {}
     for param in graph.params.values():
@@ -86,9 +92,20 @@ def _initializers(graph: Graph, builder: Builder) -> list[Weight]:
             by_group[key] = _initializer_name(graph, param)
             ttype = param.tensor_type
             dims = tuple(int(d) for d in ttype.shape)
-            weights.append(Weight(by_group[key], ONNX_DTYPES[ttype.dtype], dims, param.tensor()))
+            tensor = param.tensor()
+            if param.tie_group is None and _only_linear_weight(param):
+                by_group[key] += ".T"
+                dims, tensor = dims[::-1], tensor.t()
+                builder.transposed.add(by_group[key])
+            weights.append(Weight(by_group[key], ONNX_DTYPES[ttype.dtype], dims, tensor))
         builder.env[param] = by_group[key]
     return weights
+
+
+def _only_linear_weight(param: Param) -> bool:
+    if param.tensor_type.rank != 2:
+        return False
+    return all(n.op == "aten.linear" and len(n.args) > 1 and n.args[1] is param for n in param.uses())
 
 
 def _initializer_name(graph: Graph, param: Param) -> str:
@@ -98,6 +115,21 @@ def _initializer_name(graph: Graph, param: Param) -> str:
     if label is not None and graph.params.get(label) is not None and graph.params[label].tie_group == label:
         return label
     return param.name
+
+
+def _intermediate_types(graph: Graph, builder: Builder) -> list[onnx.ValueInfoProto]:
+    """The IR's type of every tensor a node computes, symbolic dims named: ONNX shape inference
+    loses dims behind computed shapes (`Reshape(x, Concat(Shape(...)))`), and ONNX Runtime fuses
+    a residual add into SkipLayerNormalization only when it knows both sides' shapes agree."""
+    ends = {v.name for v in graph.outputs}
+    infos = []
+    for node in graph.nodes:
+        for value in node.outputs:
+            if not isinstance(value.type, TensorType) or value.name in ends:
+                continue
+            if builder.env.get(value) == value.name:
+                infos.append(_value_info(value))
+    return infos
 
 
 def _value_info(value: Value) -> onnx.ValueInfoProto:

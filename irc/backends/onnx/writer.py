@@ -26,7 +26,7 @@ from typing import IO, Any
 import onnx
 from onnx import TensorProto
 
-from irc.memory import page_out
+from irc.memory import page_out, page_out_tensors
 
 DATA_FILE = "model.onnx_data"
 ALIGN = 4096
@@ -151,3 +151,11 @@ def _stream(out: IO[bytes], tensor: Any) -> None:
         chunk = view[start : start + _CHUNK]
         out.write(chunk)
         page_out(chunk)
+    if not tensor.is_contiguous():  # written from a copy (a transposed weight): free the source
+        page_out_tensors([_storage_bytes(tensor)])
+
+
+def _storage_bytes(tensor: Any) -> Any:
+    import torch
+
+    return torch.empty(0, dtype=torch.uint8).set_(tensor.untyped_storage())
