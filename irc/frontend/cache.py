@@ -61,14 +61,7 @@ def present_names(count: int) -> list[str]:
 def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...], str]]:
     """Per layer, the (key, value) shapes with batch and sequence axes left out, (heads, head_dim),
     and the cache's dtype (the model's: bfloat16 for a bfloat16 checkpoint)."""
-    from irc.memory import page_out_tensors
-
-    ids = torch.zeros((1, 3), dtype=torch.long)
-    with torch.no_grad():
-        out = module(input_ids=ids, use_cache=True, return_dict=True)
-    # The probe read every weight; give memory-mapped ones back, the export reads them once more.
-    page_out_tensors(module.state_dict().values())
-    flat = flatten_cache(returned_cache(out))
+    flat = flatten_cache(returned_cache(_probe(module)))
     layout = []
     for key, value in zip(flat[0::2], flat[1::2], strict=True):
         if key.dim() != 4 or key.shape[2] != 3:
@@ -79,6 +72,27 @@ def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...], st
         dtype = str(key.dtype).removeprefix("torch.")
         layout.append(((key.shape[1], key.shape[3]), (value.shape[1], value.shape[3]), dtype))
     return layout
+
+
+def _probe(module: Any) -> Any:
+    """The model's output on 3 tokens with a cache, computed on fake tensors when the model
+    allows it: shapes without reading a single weight (a real run of a 3B model would make all
+    of its memory-mapped weights resident). A model whose code needs real values runs for real,
+    and its weights' pages are given back after."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from irc.memory import page_out_tensors
+
+    ids = torch.zeros((1, 3), dtype=torch.long)
+    try:
+        with torch.no_grad(), FakeTensorMode(allow_non_fake_inputs=True):
+            return module(input_ids=ids, use_cache=True, return_dict=True)
+    except Exception:  # noqa: BLE001 - data-dependent model code: fall back to a real run
+        pass
+    with torch.no_grad():
+        out = module(input_ids=ids, use_cache=True, return_dict=True)
+    page_out_tensors(module.state_dict().values())
+    return out
 
 
 def past_inputs(module: Any) -> tuple[InputSpec, ...]:

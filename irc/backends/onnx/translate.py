@@ -11,6 +11,7 @@ every member reads; params nothing reads are not written.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import onnx
 from onnx import helper
@@ -19,7 +20,7 @@ from irc.backends.base import format_missing
 from irc.backends.onnx.builder import ONNX_DTYPES, Builder
 from irc.backends.onnx.registry import Emitter, emit, lowerings
 from irc.backends.onnx.writer import Weight, nbytes, write
-from irc.errors import BackendError, IrcError, LoweringError
+from irc.errors import BackendError, IrcError, LoweringError, ParseError
 from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.dims import format_dim
 from irc.ir.types import TensorType
@@ -128,15 +129,25 @@ def _intermediate_types(graph: Graph, builder: Builder) -> list[onnx.ValueInfoPr
             if not isinstance(value.type, TensorType) or value.name in ends:
                 continue
             if builder.env.get(value) == value.name:
-                infos.append(_value_info(value))
+                infos.append(_value_info(value, named_only=True))
     return infos
 
 
-def _value_info(value: Value) -> onnx.ValueInfoProto:
+def _value_info(value: Value, named_only: bool = False) -> onnx.ValueInfoProto:
+    """`named_only`: a dim with no text form (`PythonMod(-sequence, 3)`) is left unnamed."""
     if not isinstance(value.type, TensorType):
         return helper.make_tensor_value_info(value.name, ONNX_DTYPES[value.type.dtype], [])
-    dims = [d if isinstance(d, int) else format_dim(d) for d in value.type.shape]
+    dims = [d if isinstance(d, int) else _dim_text(d, named_only) for d in value.type.shape]
     return helper.make_tensor_value_info(value.name, ONNX_DTYPES[value.type.dtype], dims)
+
+
+def _dim_text(dim: Any, named_only: bool) -> str | None:
+    if not named_only:
+        return format_dim(dim)
+    try:
+        return format_dim(dim)
+    except ParseError:
+        return None
 
 
 def weight_bytes(weights: list[Weight]) -> int:
