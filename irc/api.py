@@ -186,6 +186,9 @@ def export(
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
+    from irc.memory import prefer_mmap
+
+    prefer_mmap()
 
     out = Path(output)
     check_output(out, force)

@@ -76,3 +76,19 @@ def _libc() -> Any:
         except OSError:
             _LIBC.append(None)
     return _LIBC[0]
+
+
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1 << 20
+
+
+def prefer_mmap() -> None:
+    """Make glibc serve every allocation of 1 MiB or more with its own mapping, returned to the
+    kernel on free. By default glibc raises that threshold each time a large block is freed
+    (up to 32 MiB), after which large blocks come from the heap and stay resident when freed:
+    ONNX Runtime loading a model after an export then leaves a second copy's worth of freed
+    heap in the process. Process-wide; elsewhere than glibc this does nothing."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
