@@ -256,6 +256,7 @@ def export(
     *,
     backend: str = "onnx",
     opset: int | None = None,
+    external_data: bool = False,
     atol: float | None = None,
     passes: str | None = None,
     batch_size: int | None = None,
@@ -280,7 +281,10 @@ def export(
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
+    from irc.memory import prefer_mmap
     from irc.passes import parse_pipeline
+
+    prefer_mmap()
 
     if backend == "neuron":
         return export_neuron(
@@ -297,6 +301,8 @@ def export(
     target = get_backend(backend)
     pipeline = target.default_pipeline if passes is None else passes
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
+    if external_data:
+        options["external_data"] = True
     parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
 
     parts = trace_components(
@@ -365,91 +371,152 @@ def _load(target: Any, part: Traced, folder: Path) -> Any:
 
 
 def _validate(parts: list[Traced], target: Any, folder: Path, atol: float | None, on_case: Any) -> Any:
+    """Reference first, artifact second: the reference's outputs (and generated tokens) are
+    recorded for every component, its memory-mapped weights go back to the kernel, and only
+    then do the artifact's models load, so the model and the artifact's runtime never hold the
+    weights at the same time."""
     from contextlib import ExitStack
 
+    from irc.memory import page_out_tensors
     from irc.validate import ValidationReport, validate, validation_sizes
 
     task = parts[0].loaded.task
     tolerance = task.atol if atol is None else atol
+    cases = []
+    for part in parts:
+        make = _case_inputs(part)
+        sizes = validation_sizes(part.sizes)
+        cases.append((part, make, sizes, _Recorded.run(part.reference, make, sizes)))
+    expected = _expected_generation(parts) if task.with_past and "logits" in task.outputs else None
+    page_out_tensors(parts[0].loaded.module.state_dict().values())
     report = ValidationReport(target.name)
     with ExitStack() as stack:
         runners = {p.component: stack.enter_context(_load(target, p, folder)).run for p in parts}
-        for part in parts:
-            make = part.make_inputs
+        for part, make, sizes, recorded in cases:
             report.cases += validate(
-                part.reference,
+                recorded.replay,
                 runners[part.component],
-                lambda sizes, seed, make=make: make(sizes, seed=seed, pad=True),
-                validation_sizes(part.sizes),
+                make,
+                sizes,
                 tolerance,
                 target.name,
                 on_case,
                 component="" if part.component == "model" else part.component,
             ).cases
-        if task.with_past and "logits" in task.outputs:
-            if len(parts) == 1:
-                report.generation = check_generation(parts[0], runners["model"], tolerance)
-            else:
-                report.generation = check_seq2seq_generation(parts, runners, tolerance)
+        if expected is not None:
+            report.generation = check_generation(parts, runners, tolerance, expected)
     return report
 
 
+def _case_inputs(part: Traced) -> Any:
+    def make(case: dict[str, int], seed: int) -> dict[str, Any]:
+        return part.make_inputs(case, seed=seed, pad=True)
+
+    return make
+
+
+@dataclass
+class _Recorded:
+    """Reference outputs per validation case, replayed in the order `validate` asks for them."""
+
+    outputs: list[tuple[Any, dict[str, Any]]]
+
+    @classmethod
+    def run(cls, reference: Any, make: Any, sizes: list[dict[str, int]]) -> _Recorded:
+        import torch
+
+        outputs = []
+        for seed, case in enumerate(sizes):  # the seeds `validate` uses
+            inputs = make(case, seed + 1)
+            with torch.no_grad():
+                outputs.append((_shapes(inputs), reference(inputs)))
+        return cls(outputs)
+
+    def replay(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        shapes, outputs = self.outputs.pop(0)
+        if shapes != _shapes(inputs):
+            raise IrcError(f"validation asked for inputs {_shapes(inputs)} out of order (recorded {shapes})")
+        return outputs
+
+
+def _shapes(inputs: dict[str, Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return tuple((k, tuple(v.shape)) for k, v in inputs.items())
+
+
 GENERATED_TOKENS = 20
+_PROMPT = {"batch": 2, "sequence": 6, "past_sequence": 0}
 
 
-def check_generation(traced: Traced, step: Any, atol: float, new_tokens: int = GENERATED_TOKENS) -> Any:
-    """Greedy-decode with `step` (an artifact runner) and with `model.generate`; compare the
-    tokens, and each step's logits within `atol`."""
+@dataclass
+class _Expected:
+    """`model.generate`'s side of the generation check, computed before the artifact loads."""
+
+    ids: Any
+    mask: Any
+    tokens: Any
+    logits: Any
+    eos: tuple[int, ...]
+    start: int | None = None
+    """The decoder start token of an encoder-decoder."""
+
+
+def _expected_generation(parts: list[Traced], new_tokens: int = GENERATED_TOKENS) -> _Expected:
+    """Plain greedy `model.generate` on the check's prompt: tokens and each step's logits."""
     import torch
 
-    from irc.validate.generate import GenerationResult, greedy_decode
-
-    batch, prompt = 2, 6
-    input_ids = traced.make_inputs({"batch": batch, "sequence": prompt, "past_sequence": 0}, seed=11)[
-        "input_ids"
-    ]
-    model = traced.loaded.module
-    expected, expected_logits, eos_ids = _plain_generate(
-        model, input_ids, torch.ones_like(input_ids), new_tokens, {}
-    )
-    actual, logits = greedy_decode(step, input_ids, _empty_past(traced, batch), new_tokens)
-    return GenerationResult(expected[:, prompt:], actual, eos_ids, "", expected_logits, logits, atol)
-
-
-def check_seq2seq_generation(
-    parts: list[Traced], runners: dict[str, Any], atol: float, new_tokens: int = GENERATED_TOKENS
-) -> Any:
-    """Greedy-decode through the components (encoder, decoder, decoder with past) and through
-    the merged decoder, and compare both with `model.generate`; the first loop that disagrees
-    is the one reported."""
-    from irc.frontend.seq2seq import DECODER, DECODER_WITH_PAST, ENCODER, MERGED
-    from irc.validate.generate import GenerationResult, greedy_decode_seq2seq
-
-    by_name = {p.component: p for p in parts}
-    encoder = by_name[ENCODER]
-    inputs = encoder.make_inputs({"batch": 2, "sequence": 7}, seed=11)
+    first = parts[0]
+    model = first.loaded.module
+    if len(parts) == 1:
+        ids = first.make_inputs(_PROMPT, seed=11)["input_ids"]
+        mask = torch.ones_like(ids)
+        tokens, logits, eos = _plain_generate(model, ids, mask, new_tokens, {})
+        return _Expected(ids, mask, tokens[:, ids.shape[1] :], logits, eos)
+    inputs = first.make_inputs({"batch": 2, "sequence": 7}, seed=11)  # the encoder's
     ids, mask = inputs["input_ids"], inputs["attention_mask"]
-    model = encoder.loaded.module
     start = model.generation_config.decoder_start_token_id
     if start is None:
         start = model.config.decoder_start_token_id
-    expected, expected_logits, eos_ids = _plain_generate(
-        model, ids, mask, new_tokens, {"decoder_start_token_id": start}
-    )
-    expected = expected[:, 1:]  # the decoder start token
+    tokens, logits, eos = _plain_generate(model, ids, mask, new_tokens, {"decoder_start_token_id": start})
+    return _Expected(ids, mask, tokens[:, 1:], logits, eos, start)  # less the start token
+
+
+def check_generation(
+    parts: list[Traced], runners: dict[str, Any], atol: float, expected: _Expected | None = None
+) -> Any:
+    """Greedy-decode through the artifact's runners and compare with `model.generate`: tokens,
+    and each step's logits within `atol`. An encoder-decoder decodes twice, through encoder,
+    decoder and decoder with past, then through encoder and merged decoder; the first loop that
+    disagrees is the one reported."""
+    from irc.validate.generate import GenerationResult, greedy_decode, greedy_decode_seq2seq
+
+    want = _expected_generation(parts) if expected is None else expected
+    # generate() stops early when every row has ended; the loops still run the full length.
+    new_tokens = GENERATED_TOKENS
+
+    def result(tokens: Any, logits: Any, via: str = "") -> Any:
+        return GenerationResult(want.tokens, tokens, want.eos, via, want.logits, logits, atol)
+
+    if len(parts) == 1:
+        batch = want.ids.shape[0]
+        tokens, logits = greedy_decode(runners["model"], want.ids, _empty_past(parts[0], batch), new_tokens)
+        return result(tokens, logits)
+
+    from irc.frontend.seq2seq import DECODER, DECODER_WITH_PAST, ENCODER, MERGED
+
+    merged = next(p for p in parts if p.component == MERGED)
     runs = [
         (f"{ENCODER}, {DECODER}, {DECODER_WITH_PAST}", runners[DECODER], runners[DECODER_WITH_PAST], None),
-        (f"{ENCODER}, {MERGED}", runners[MERGED], None, _empty_past(by_name[MERGED], ids.shape[0])),
+        (f"{ENCODER}, {MERGED}", runners[MERGED], None, _empty_past(merged, want.ids.shape[0])),
     ]
-    result = None
-    for via, first, later, past in runs:
+    outcome = None
+    for via, first_step, later, past in runs:
         tokens, logits = greedy_decode_seq2seq(
-            runners[ENCODER], first, later, ids, mask, start, new_tokens, past
+            runners[ENCODER], first_step, later, want.ids, want.mask, want.start, new_tokens, past
         )
-        result = GenerationResult(expected, tokens, eos_ids, via, expected_logits, logits, atol)
-        if not result:
+        outcome = result(tokens, logits, via)
+        if not outcome:
             break
-    return result
+    return outcome
 
 
 def _plain_generate(
@@ -494,7 +561,8 @@ def _empty_past(part: Traced, batch: int) -> dict[str, Any]:
 
     return {
         spec.name: torch.zeros(
-            tuple(0 if a == "past_sequence" else batch if a == "batch" else a for a in spec.axes)
+            tuple(0 if a == "past_sequence" else batch if a == "batch" else a for a in spec.axes),
+            dtype=getattr(torch, spec.dtype),
         )
         for spec in part.specs
         if spec.kind == "past"

@@ -13,6 +13,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("output", help="artifact folder to write (created; must not exist unless --force)")
     parser.add_argument("--backend", "-b", default="onnx", help="target backend (default onnx)")
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the backend's)")
+    parser.add_argument(
+        "--external-data",
+        action="store_true",
+        help="ONNX: weights in model.onnx_data beside model.onnx (always past 2 GB of weights)",
+    )
     parser.add_argument("--atol", type=float, default=None, help="validation tolerance (default: the task's)")
     parser.add_argument("--no-validate", action="store_true", help="skip validation against PyTorch")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -55,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             args.output,
             backend=args.backend,
             opset=args.opset,
+            external_data=args.external_data,
             atol=args.atol,
             passes=args.passes,
             batch_size=args.batch_size,

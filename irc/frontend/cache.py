@@ -58,12 +58,10 @@ def present_names(count: int) -> list[str]:
     return [f"present.{i // 2}.{'key' if i % 2 == 0 else 'value'}" for i in range(count)]
 
 
-def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Per layer, the (key, value) shapes with batch and sequence axes left out: (heads, head_dim)."""
-    ids = torch.zeros((1, 3), dtype=torch.long)
-    with torch.no_grad():
-        out = module(input_ids=ids, use_cache=True, return_dict=True)
-    flat = flatten_cache(returned_cache(out))
+def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...], str]]:
+    """Per layer, the (key, value) shapes with batch and sequence axes left out, (heads, head_dim),
+    and the cache's dtype (the model's: bfloat16 for a bfloat16 checkpoint)."""
+    flat = flatten_cache(returned_cache(_probe(module)))
     layout = []
     for key, value in zip(flat[0::2], flat[1::2], strict=True):
         if key.dim() != 4 or key.shape[2] != 3:
@@ -71,14 +69,36 @@ def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
                 f"{type(module).__name__} keeps its cache as {tuple(key.shape)} per layer; irc expects "
                 "(batch, heads, sequence, head_dim)."
             )
-        layout.append(((key.shape[1], key.shape[3]), (value.shape[1], value.shape[3])))
+        dtype = str(key.dtype).removeprefix("torch.")
+        layout.append(((key.shape[1], key.shape[3]), (value.shape[1], value.shape[3]), dtype))
     return layout
+
+
+def _probe(module: Any) -> Any:
+    """The model's output on 3 tokens with a cache, computed on fake tensors when the model
+    allows it: shapes without reading a single weight (a real run of a 3B model would make all
+    of its memory-mapped weights resident). A model whose code needs real values runs for real,
+    and its weights' pages are given back after."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from irc.memory import page_out_tensors
+
+    ids = torch.zeros((1, 3), dtype=torch.long)
+    try:
+        with torch.no_grad(), FakeTensorMode(allow_non_fake_inputs=True):
+            return module(input_ids=ids, use_cache=True, return_dict=True)
+    except Exception:  # noqa: BLE001 - data-dependent model code: fall back to a real run
+        pass
+    with torch.no_grad():
+        out = module(input_ids=ids, use_cache=True, return_dict=True)
+    page_out_tensors(module.state_dict().values())
+    return out
 
 
 def past_inputs(module: Any) -> tuple[InputSpec, ...]:
     """`past_key_values.{i}.key` / `.value` inputs shaped (batch, heads, past_sequence, head_dim)."""
     specs = []
-    for i, ((kh, kd), (vh, vd)) in enumerate(probe_layout(module)):
-        specs.append(InputSpec(f"past_key_values.{i}.key", ("batch", kh, PAST, kd), "past", "float32"))
-        specs.append(InputSpec(f"past_key_values.{i}.value", ("batch", vh, PAST, vd), "past", "float32"))
+    for i, ((kh, kd), (vh, vd), dtype) in enumerate(probe_layout(module)):
+        specs.append(InputSpec(f"past_key_values.{i}.key", ("batch", kh, PAST, kd), "past", dtype))
+        specs.append(InputSpec(f"past_key_values.{i}.value", ("batch", vh, PAST, vd), "past", dtype))
     return tuple(specs)

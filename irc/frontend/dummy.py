@@ -56,7 +56,9 @@ def _fill(
         corner = torch.randint(0, 500, (*shape[:-1], 2), generator=gen)
         extent = torch.randint(0, 500, (*shape[:-1], 2), generator=gen)
         return torch.cat([corner, corner + extent], dim=-1)
-    if spec.kind in ("float", "past"):
+    if spec.kind == "past":
+        return torch.randn(shape, generator=gen).to(getattr(torch, spec.dtype))
+    if spec.kind == "float":
         return torch.randn(shape, generator=gen)
     raise ValueError(f"input kind {spec.kind!r} has no generator")
 

@@ -20,6 +20,13 @@ def linear(b: GraphMaker) -> None:
 
 
 @case(BATCH)
+def linear_rank2_input(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 4))
+    w, bias = b.param("w", _w(6, 4)), b.param("bias", _w(6))
+    b.output(b.op("aten.linear", x, w, bias), b.op("aten.linear", x, w))
+
+
+@case(BATCH)
 def addmm_mm(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", 4))
     w, bias = b.param("w", _w(4, 6)), b.param("bias", _w(6))
@@ -202,3 +209,18 @@ def einsum(b: GraphMaker) -> None:
 def pixel_shuffle(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", 8, 3, 5))
     b.output(b.op("aten.pixel_shuffle", x, 2))
+
+
+def _at_opset_23() -> None:
+    """The attention cases again at opset 23, where attention lowers to ONNX's Attention op."""
+    for name in (
+        "sdpa_bool_mask_with_empty_rows",
+        "sdpa_float_mask_and_default_scale",
+        "sdpa_causal",
+        "sdpa_grouped_query",
+    ):
+        build = globals()[name]
+        add_case(f"{name}_opset23", build, SEQ, opset=23)
+
+
+_at_opset_23()

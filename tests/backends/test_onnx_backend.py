@@ -145,3 +145,32 @@ def test_outputs_that_alias_inputs_or_constants_keep_their_names(tmp_path: Path)
     graph = onnx.load(lower(b.graph, tmp_path)).graph
     assert [o.name for o in graph.output] == ["identity", "arange", "contiguous"]
     check_backend(b, ({"batch": 2},))
+
+
+def test_attention_is_one_onnx_op_from_opset_23(tmp_path: Path) -> None:
+    b = GraphMaker()
+    q = b.input("q", "f32", ("batch", 2, "seq", 8))
+    mask = b.input("mask", "bool", ("batch", 1, 1, "seq"))
+    b.output(b.op("aten.scaled_dot_product_attention", q, q, q, mask))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    new = [n.op_type for n in onnx.load(lower(b.graph, tmp_path / "a", opset=23)).graph.node]
+    old = [n.op_type for n in onnx.load(lower(b.graph, tmp_path / "b", opset=22)).graph.node]
+    assert new.count("Attention") == 1 and "Softmax" not in new
+    assert "Attention" not in old and "Softmax" in old
+    check_backend(b, ({"batch": 2, "seq": 5},), opset=23)
+
+
+def test_intermediate_tensors_carry_their_symbolic_types(tmp_path: Path) -> None:
+    """ONNX Runtime's fusions need shapes that ONNX shape inference loses behind computed
+    reshapes; irc writes the IR's types of intermediate values, dims named."""
+    b = GraphMaker()
+    x = b.input("x", "f32", ("batch", "seq", 4))
+    y = b.op("aten.relu", b.op("aten.view", x, [b.op("aten.sym_size.int", x, 0), b.op("aten.sym_size.int", x, 1), 2, 2]))
+    b.output(b.op("aten.tanh", y))
+    graph = onnx.load(lower(b.graph, tmp_path)).graph
+    types = {
+        v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in graph.value_info
+    }
+    assert types[y.name] == ["batch", "seq", 2, 2]
+    check_backend(b, ({"batch": 2, "seq": 3},))

@@ -47,8 +47,9 @@ class OnnxBackend(Backend):
         name = options.pop("name", "model")
         opset, external = _options(options)
         self.check(graph)
-        model = translate(graph, opset)
-        return save(model, Path(out_dir), external or weight_bytes(model) > PROTOBUF_LIMIT, name)
+        model, weights = translate(graph, opset)
+        big = external or weight_bytes(weights) > PROTOBUF_LIMIT
+        return save(model, weights, Path(out_dir), big, name)
 
     def load(self, out_dir: Path, name: str = "model") -> Runner:
         from irc.backends.onnx.runner import OnnxRunner

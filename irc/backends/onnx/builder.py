@@ -135,6 +135,8 @@ class Builder:
         self._hint = "t"
         self._start = 0
         self._temps: set[str] = set()
+        self.transposed: set[str] = set()
+        """Initializers stored transposed (`<weight>.T`, read only by linear)."""
 
     # -- names ----------------------------------------------------------------------------
     def _new_name(self, base: str) -> str:

@@ -25,9 +25,22 @@ def _swap_last(g: Builder, x: str, rank: int) -> str:
 def linear(g: Builder, node: Node, input: Value, weight: Value, bias: Value | None = None) -> str:
     """linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor"""
     w = g.tensor(weight)
-    wt = g.op("Transpose", w, perm=[1, 0]) if rank_of(weight) == 2 else w
-    y = g.op("MatMul", g.tensor(input), wt)
-    return y if bias is None else g.op("Add", y, g.tensor(bias))
+    if rank_of(weight) != 2 or w in g.transposed:
+        y = g.op("MatMul", g.tensor(input), w)
+        return y if bias is None else g.op("Add", y, g.tensor(bias))
+    # A weight also read elsewhere (a tied embedding) stays as it is: Gemm reads it transposed
+    # (transB), where MatMul would need Transpose(W), which ONNX Runtime folds into a second,
+    # transposed copy at load.
+    x = g.tensor(input)
+    features = weight.tensor_type.shape[1]
+    rank = rank_of(input)
+    flat = x if rank == 2 else g.op("Reshape", x, g.ints([-1, features]))
+    b = None if bias is None else g.tensor(bias)
+    y = g.op("Gemm", flat, w, b, transB=1)
+    if rank == 2:
+        return y
+    out_features = weight.tensor_type.shape[0]
+    return g.op("Reshape", y, g.op("Concat", g.shape(input, 0, rank - 1), g.ints([out_features]), axis=0))
 
 
 @lowering("aten.addmm")
@@ -277,14 +290,15 @@ def gelu(g: Builder, node: Node, self: Value, *, approximate: str = "none") -> s
     x = g.tensor(self)
     if g.opset >= 20:
         return g.op("Gelu", x, approximate=approximate)
-    half = g.op("Mul", x, g.const(0.5, dtype))
     if approximate == "tanh":
+        half = g.op("Mul", x, g.const(0.5, dtype))
         cube = g.op("Mul", g.op("Mul", x, x), x)
         inner = g.op("Add", x, g.op("Mul", cube, g.const(0.044715, dtype)))
         t = g.op("Tanh", g.op("Mul", inner, g.const(math.sqrt(2 / math.pi), dtype)))
-    else:
-        t = g.op("Erf", g.op("Mul", x, g.const(math.sqrt(0.5), dtype)))
-    return g.op("Mul", half, g.op("Add", t, g.const(1.0, dtype)))
+        return g.op("Mul", half, g.op("Add", t, g.const(1.0, dtype)))
+    # x * (1 + erf(x / sqrt 2)) * 0.5, in this order: the form ONNX Runtime fuses into one Gelu.
+    t = g.op("Erf", g.op("Div", x, g.const(math.sqrt(2.0), dtype)))
+    return g.op("Mul", g.op("Mul", x, g.op("Add", t, g.const(1.0, dtype))), g.const(0.5, dtype))
 
 
 @lowering("aten.softmax.int", "aten._softmax", "aten.log_softmax.int", "aten._log_softmax")
@@ -334,6 +348,8 @@ def scaled_dot_product_attention(
         raise LoweringError("attention dropout is random; trace the model in eval mode (model.eval()).")
     dtype = out_dtype(node)
     rank = rank_of(query)
+    if g.opset >= 23 and rank == 4 and dtype in (DType.F32, DType.F16):
+        return _attention_op(g, query, key, value, attn_mask, is_causal, scale)
     k, v = g.tensor(key), g.tensor(value)
     if enable_gqa:
         k, v = _repeat_kv(g, query, key), _repeat_kv(g, query, value)
@@ -353,6 +369,32 @@ def scaled_dot_product_attention(
         empty = g.op("Equal", row_max, g.const(-math.inf, dtype))
         probs = g.op("Where", empty, g.const(0.0, dtype), probs)
     return g.op("MatMul", probs, v)
+
+
+def _attention_op(
+    g: Builder,
+    query: Value,
+    key: Value,
+    value: Value,
+    attn_mask: Value | None,
+    is_causal: bool,
+    scale: float | None,
+) -> str:
+    """ONNX's Attention (opset 23): one fused kernel in ONNX Runtime, which also gives zeros for
+    a fully masked row and shares key/value heads among query heads as torch does. ONNX Runtime
+    wants the mask's query axis at full length, so a mask broadcast along it is expanded."""
+    mask = None
+    if attn_mask is not None:
+        mask = g.tensor(attn_mask)
+        mask_rank = rank_of(attn_mask)
+        if attn_mask.tensor_type.shape[-2] != query.tensor_type.shape[-2]:
+            leading = [g.shape(attn_mask, 0, mask_rank - 2)] if mask_rank > 2 else []
+            sizes = g.op("Concat", *leading, g.shape(query, 2, 3), g.shape(attn_mask, mask_rank - 1), axis=0)
+            mask = g.op("Expand", mask, sizes)
+    attrs: dict[str, Any] = {"is_causal": int(bool(is_causal))}
+    if scale is not None:
+        attrs["scale"] = float(scale)
+    return g.op("Attention", g.tensor(query), g.tensor(key), g.tensor(value), mask, **attrs)
 
 
 def _scale(g: Builder, query: Value, scale: float | None, dtype: DType) -> str:

@@ -32,6 +32,10 @@ class OnnxRunner(Runner):
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.intra_op_threads
         options.log_severity_level = 3
+        # Pre-packing keeps a second, re-laid-out copy of each Gemm/MatMul weight beside the
+        # original when the model embeds its weights; this runner serves validation, where memory
+        # matters more than speed, and packing per call computes the same products.
+        options.add_session_config_entry("session.disable_prepacking", "1")
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors

@@ -1,5 +1,8 @@
 """IR Graph -> onnx.ModelProto: params to initializers, then one emitter call per node.
 
+The ModelProto is a skeleton: its initializers are listed apart as `Weight`s that still point at
+the params' tensors, and `save` streams their bytes into the file (see `writer`).
+
 Graph inputs and outputs keep their IR names; symbolic dims become `dim_param`s with the dim's
 text (`batch`, `past_sequence + sequence`). Params of one tie group become one initializer that
 every member reads; params nothing reads are not written.
@@ -8,23 +11,26 @@ every member reads; params nothing reads are not written.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import onnx
 from onnx import helper
 
 from irc.backends.base import format_missing
-from irc.backends.onnx.builder import ONNX_DTYPES, Builder, OpsetError, tensor_proto
+from irc.backends.onnx.builder import ONNX_DTYPES, Builder, OpsetError
 from irc.backends.onnx.registry import Emitter, emit, lowerings
-from irc.errors import BackendError, IrcError, LoweringError
+from irc.backends.onnx.writer import Weight, nbytes, write
+from irc.errors import BackendError, IrcError, LoweringError, ParseError
 from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.dims import format_dim
 from irc.ir.types import TensorType
 
 
-def translate(graph: Graph, opset: int) -> onnx.ModelProto:
-    """The ONNX model computing what `graph` computes (default ONNX domain at `opset`)."""
+def translate(graph: Graph, opset: int) -> tuple[onnx.ModelProto, list[Weight]]:
+    """The ONNX model computing what `graph` computes (default ONNX domain at `opset`), without
+    its initializers, and those initializers (written by `save`)."""
     builder = Builder(opset, {v.name for v in graph.values()})
-    initializers = _initializers(graph, builder)
+    weights = _initializers(graph, builder)
     for value in graph.inputs:
         builder.env[value] = value.name
     table = lowerings()
@@ -39,12 +45,12 @@ def translate(graph: Graph, opset: int) -> onnx.ModelProto:
         graph.name,
         [_value_info(v) for v in graph.inputs],
         [_value_info(v) for v in graph.outputs],
-        initializer=initializers,
+        value_info=_intermediate_types(graph, builder),
     )
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="irc")
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
     helper.set_model_props(model, {k: str(v) for k, v in graph.metadata.items() if isinstance(v, (str, int))})
-    return model
+    return model, weights
 
 
 def _lower_node(builder: Builder, table: dict[str, Emitter], node: Node) -> None:
@@ -75,9 +81,15 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _initializers(graph: Graph, builder: Builder) -> list[onnx.TensorProto]:
-    """One initializer per used param, or per tie group with a used member."""
-    protos: list[onnx.TensorProto] = []
+def _initializers(graph: Graph, builder: Builder) -> list[Weight]:
+    """One initializer per used param, or per tie group with a used member. The tensors are the
+    params' own (no copy); lazy params are read here, one reference each.
+
+    A weight that only `aten.linear` reads is stored transposed, as `<name>.T` ([in, out]), so
+    that ONNX Runtime multiplies by it as it is (MatMul, whose shapes it propagates and fuses
+    with the bias and the next residual add); the transposed copy is made one weight at a time
+    as it is written."""
+    weights: list[Weight] = []
     by_group: dict[str, str] = {}
     for param in graph.params.values():
         if not param.uses():
@@ -85,9 +97,22 @@ def _initializers(graph: Graph, builder: Builder) -> list[onnx.TensorProto]:
         key = param.tie_group or param.name
         if key not in by_group:
             by_group[key] = _initializer_name(graph, param)
-            protos.append(tensor_proto(by_group[key], param.tensor()))
+            ttype = param.tensor_type
+            dims = tuple(int(d) for d in ttype.shape)
+            tensor = param.tensor()
+            if param.tie_group is None and _only_linear_weight(param):
+                by_group[key] += ".T"
+                dims, tensor = dims[::-1], tensor.t()
+                builder.transposed.add(by_group[key])
+            weights.append(Weight(by_group[key], ONNX_DTYPES[ttype.dtype], dims, tensor))
         builder.env[param] = by_group[key]
-    return protos
+    return weights
+
+
+def _only_linear_weight(param: Param) -> bool:
+    if param.tensor_type.rank != 2:
+        return False
+    return all(n.op == "aten.linear" and len(n.args) > 1 and n.args[1] is param for n in param.uses())
 
 
 def _initializer_name(graph: Graph, param: Param) -> str:
@@ -99,35 +124,56 @@ def _initializer_name(graph: Graph, param: Param) -> str:
     return param.name
 
 
-def _value_info(value: Value) -> onnx.ValueInfoProto:
+def _intermediate_types(graph: Graph, builder: Builder) -> list[onnx.ValueInfoProto]:
+    """The IR's type of every tensor a node computes, symbolic dims named: ONNX shape inference
+    loses dims behind computed shapes (`Reshape(x, Concat(Shape(...)))`), and ONNX Runtime fuses
+    a residual add into SkipLayerNormalization only when it knows both sides' shapes agree."""
+    ends = {v.name for v in graph.outputs}
+    infos = []
+    for node in graph.nodes:
+        for value in node.outputs:
+            if not isinstance(value.type, TensorType) or value.name in ends:
+                continue
+            if builder.env.get(value) == value.name:
+                infos.append(_value_info(value, named_only=True))
+    return infos
+
+
+def _value_info(value: Value, named_only: bool = False) -> onnx.ValueInfoProto:
+    """`named_only`: a dim with no text form (`PythonMod(-sequence, 3)`) is left unnamed."""
     if not isinstance(value.type, TensorType):
         return helper.make_tensor_value_info(value.name, ONNX_DTYPES[value.type.dtype], [])
-    dims = [d if isinstance(d, int) else format_dim(d) for d in value.type.shape]
+    dims = [d if isinstance(d, int) else _dim_text(d, named_only) for d in value.type.shape]
     return helper.make_tensor_value_info(value.name, ONNX_DTYPES[value.type.dtype], dims)
 
 
-def weight_bytes(model: onnx.ModelProto) -> int:
-    return sum(len(t.raw_data) for t in model.graph.initializer)
-
-
-def save(model: onnx.ModelProto, out_dir: Path, external: bool, name: str = "model") -> Path:
-    """Write `{name}.onnx` (and `{name}.onnx_data` when `external`) into `out_dir`; check it."""
-    path = out_dir / f"{name}.onnx"
-    location = f"{name}.onnx_data"
-    data = out_dir / location
-    if data.exists():
-        data.unlink()
-    if external:
-        onnx.save_model(
-            model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=location
-        )
-    else:
-        onnx.save_model(model, path)
+def _dim_text(dim: Any, named_only: bool) -> str | None:
+    if not named_only:
+        return format_dim(dim)
     try:
-        onnx.checker.check_model(str(path), full_check=True)
+        return format_dim(dim)
+    except ParseError:
+        return None
+
+
+def weight_bytes(weights: list[Weight]) -> int:
+    return sum(nbytes(w.tensor) for w in weights)
+
+
+def save(
+    model: onnx.ModelProto, weights: list[Weight], out_dir: Path, external: bool, name: str = "model"
+) -> Path:
+    """Check the skeleton with `onnx.checker`, then write `{name}.onnx` (and `{name}.onnx_data`
+    when `external`) into `out_dir`, streaming each weight once."""
+    from irc.backends.onnx.writer import checkable
+
+    path = out_dir / f"{name}.onnx"
+    try:
+        onnx.checker.check_model(checkable(model, weights), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise BackendError(
-            f"the ONNX model written to {path} fails onnx.checker: {_one_line(exc)}. This is a bug in irc's "
+            f"the ONNX model for {path} fails onnx.checker: {_one_line(exc)}. This is a bug in irc's "
             "ONNX backend; please report it with the model type and task."
         ) from exc
+    write(model, weights, path, external)
     return path
