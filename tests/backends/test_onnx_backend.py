@@ -166,7 +166,10 @@ def test_intermediate_tensors_carry_their_symbolic_types(tmp_path: Path) -> None
     reshapes; irc writes the IR's types of intermediate values, dims named."""
     b = GraphMaker()
     x = b.input("x", "f32", ("batch", "seq", 4))
-    y = b.op("aten.relu", b.op("aten.view", x, [b.op("aten.sym_size.int", x, 0), b.op("aten.sym_size.int", x, 1), 2, 2]))
+    y = b.op(
+        "aten.relu",
+        b.op("aten.view", x, [b.op("aten.sym_size.int", x, 0), b.op("aten.sym_size.int", x, 1), 2, 2]),
+    )
     b.output(b.op("aten.tanh", y))
     graph = onnx.load(lower(b.graph, tmp_path)).graph
     types = {
