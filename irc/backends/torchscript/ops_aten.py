@@ -169,10 +169,18 @@ def feature_dropout(g: Codegen, node: Node, input: Arg, p: float, train: bool) -
 
 
 # -- views, slices, joins, indexing -------------------------------------------------------------
+@emitter("aten.view", "aten._unsafe_view", "aten.view_as")
+def view(g: Codegen, node: Node, *args: Arg, **kwargs: Arg) -> str:
+    """view(Tensor(a) self, SymInt[] size) -> Tensor(a), emitted as `reshape`: the IR has value
+    semantics, so passes drop copies (`contiguous`, `clone`) that a view after a permute relied
+    on; reshape views where the strides allow and copies where they do not."""
+    if kwargs:
+        return g.call(node)
+    return g.call(node, packet="reshape_as" if node.op == "aten.view_as" else "reshape")
+
+
 emitter(
-    "aten.view",
     "aten.reshape",
-    "aten._unsafe_view",
     "aten.expand",
     "aten.expand_as",
     "aten.flatten.using_ints",
@@ -199,7 +207,6 @@ emitter(
     "aten.chunk",
     "aten.numpy_T",
     "aten.reshape_as",
-    "aten.view_as",
     "aten.repeat_interleave.Tensor",
     "aten.repeat_interleave.self_Tensor",
     "aten.repeat_interleave.self_int",
