@@ -103,3 +103,22 @@ for _name, _fn in {
     register_op(_name, _fn, doc=f"size arithmetic: {_fn.__name__}")
 
 register_op("irc.identity", _identity, doc="the input, unchanged (names an output that is also an input)")
+
+
+# ONNX Runtime's contrib kernels (`com.microsoft`), made by the `ort-fusions` pass. Their
+# references are the math of the ops they replace, so the interpreter, `--debug-passes` and
+# constant folding treat them like any other op.
+def _fast_gelu(x: Any, bias: Any = None) -> Any:
+    import torch
+
+    return torch.nn.functional.gelu(x if bias is None else x + bias, approximate="tanh")
+
+
+def _bias_gelu(x: Any, bias: Any = None) -> Any:
+    import torch
+
+    return torch.nn.functional.gelu(x if bias is None else x + bias)
+
+
+register_op("irc.fast_gelu", _fast_gelu, doc="gelu(x + bias, approximate='tanh'): ORT's FastGelu")
+register_op("irc.bias_gelu", _bias_gelu, doc="gelu(x + bias) (erf): ORT's BiasGelu, or Gelu without a bias")
