@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from irc.ir.core import Arg, Node, Value
 from irc.passes.match import check_args, check_type, check_uses, get_arg, producer
-from irc.passes.rewriter import PatternRewriter, RewritePass, RewritePattern
+from irc.passes.rewriter import PROVENANCE, PatternRewriter, RewritePass, RewritePattern
 
 GELU_OPS = {"tanh": "irc.fast_gelu", "none": "irc.bias_gelu"}
 
@@ -65,9 +65,13 @@ class GeluWithBias(RewritePattern):
         bias, mat1, mat2 = addmm.args[:3]
         if not _is_row(bias, x):
             return rewriter.fail("the addmm's bias is not a vector over the last dim")
-        mm = rewriter.create("aten.mm", (mat1, mat2), types=[addmm.output.type], before=addmm)
+        name = addmm.output.name
+        mm = Node("aten.mm", (mat1, mat2), {}, [rewriter.graph.new_value(name, addmm.output.type)])
+        mm.meta.update({k: addmm.meta[k] for k in PROVENANCE if k in addmm.meta})
+        rewriter.insert_before(mm, addmm)
         rewriter.replace_value(addmm.output, mm.output)
         rewriter.erase(addmm)
+        rewriter.graph.rename(mm.output, name)
         return bias  # type: ignore[return-value]
 
 
