@@ -71,6 +71,8 @@ class MultiHeadAttention(RewritePattern):
             types=[merged.output.type],
         )
         rewriter.replace_node(merged, [mha.output])
+        # sdpa is not `pure` (its dropout is random), so the rewriter keeps it unless told.
+        rewriter.erase(node)
 
 
 def _check_mask(mask: object, heads: int) -> str | None:
@@ -108,18 +110,21 @@ def _split_source(query: Value) -> Value | None:
 
 def _merged_output(out: Value) -> Node | None:
     """The reshape of `transpose(out, 1, 2)` to [B, S, N*H], when that is `out`'s only reader."""
-    if check_uses(out, 1):
+    transpose = _only_reader(out)
+    if transpose is None or transpose.op != "aten.transpose.int" or _dims(transpose) != {1, 2}:
         return None
-    transpose = out.uses()[0]
-    if transpose.op != "aten.transpose.int" or _dims(transpose) != {1, 2} or check_uses(transpose.output, 1):
-        return None
-    merge = transpose.output.uses()[0]
-    if merge.op not in ("aten.view", "aten.reshape", "aten._unsafe_view"):
+    merge = _only_reader(transpose.output)
+    if merge is None or merge.op not in ("aten.view", "aten.reshape", "aten._unsafe_view"):
         return None
     b, n, s, h = out.tensor_type.shape
     if check_type(merge.output, dims=(b, s, None)) or merge.output.tensor_type.shape[2] != n * h:
         return None
     return merge
+
+
+def _only_reader(value: Value) -> Node | None:
+    readers = value.uses()
+    return readers[0] if len(readers) == 1 and not check_uses(value, 1) else None
 
 
 def _dims(transpose: Node) -> set[int]:
