@@ -14,7 +14,7 @@ import torch
 from irc.api import run_pipeline, trace_model
 from irc.backends import get_backend
 from irc.backends.onnx import OnnxBackend
-from irc.errors import LoweringError
+from irc.errors import IrcError, LoweringError
 from tests.backends.util import GraphMaker
 from tests.models import tiny_model
 
@@ -74,3 +74,15 @@ def test_ort_ops_need_the_option(tmp_path: Path) -> None:
     b.output(b.op("irc.fast_gelu", b.input("x", "f32", ("batch", 4))))
     with pytest.raises(LoweringError, match="--ort-fusions"):
         get_backend("onnx").lower(b.graph, tmp_path)
+
+
+def test_export_with_ort_fusions_validates(tmp_path: Path) -> None:
+    import irc
+
+    model = tiny_model("gpt2", "causal-lm", initializer_range=0.7)
+    result = irc.export(model, task="causal-lm-with-past", output=tmp_path / "out", ort_fusions=True)
+    assert result.report.passed, result.report.format()
+    assert result.manifest["pipeline"] == OnnxBackend.ort_pipeline
+    assert result.manifest["options"] == {"ort_fusions": True}
+    with pytest.raises(IrcError, match="option of the onnx backend"):
+        irc.export(model, task="causal-lm", output=tmp_path / "ts", backend="torchscript", ort_fusions=True)
