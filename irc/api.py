@@ -309,7 +309,9 @@ def export(
     if ort_fusions:
         if backend != "onnx":
             raise IrcError(f"--ort-fusions is an option of the onnx backend, not of {backend}.")
-        pipeline = target.ort_pipeline if passes is None else passes
+        from irc.backends.onnx import OnnxBackend
+
+        pipeline = OnnxBackend.ort_pipeline if passes is None else passes
         options["ort_fusions"] = True
     parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
 

@@ -58,7 +58,7 @@ class MultiHeadAttention(RewritePattern):
         q3 = _split_source(query)
         if q3 is None:
             return rewriter.fail("the query is not transpose(view(%q [B, S, N*H], [B, S, N, H]), 1, 2)")
-        merged = _merged_output(out)
+        merged = _merged_output(out, heads * head_size)
         if merged is None:
             return rewriter.fail("the output is not reshape(transpose(%a, 1, 2), [B, S, N*H])")
         scale = get_arg(node, "scale")
@@ -103,23 +103,22 @@ def _split_source(query: Value) -> Value | None:
         return None
     b, s, d = source.tensor_type.shape
     sb, ss, n, h = view.output.tensor_type.shape
-    if (b, s) != (sb, ss) or not all(isinstance(x, int) for x in (d, n, h)) or d != n * h:
+    if (b, s) != (sb, ss) or not (isinstance(d, int) and isinstance(n, int) and isinstance(h, int)):
         return None
-    return source
+    return source if d == n * h else None
 
 
-def _merged_output(out: Value) -> Node | None:
-    """The reshape of `transpose(out, 1, 2)` to [B, S, N*H], when that is `out`'s only reader."""
+def _merged_output(out: Value, width: int) -> Node | None:
+    """The reshape of `transpose(out, 1, 2)` to [B, S, N*H] (`width`), when that is `out`'s only
+    reader."""
     transpose = _only_reader(out)
     if transpose is None or transpose.op != "aten.transpose.int" or _dims(transpose) != {1, 2}:
         return None
     merge = _only_reader(transpose.output)
     if merge is None or merge.op not in ("aten.view", "aten.reshape", "aten._unsafe_view"):
         return None
-    b, n, s, h = out.tensor_type.shape
-    if check_type(merge.output, dims=(b, s, None)) or merge.output.tensor_type.shape[2] != n * h:
-        return None
-    return merge
+    batch, _, sequence, _ = out.tensor_type.shape
+    return merge if merge.output.tensor_type.shape == (batch, sequence, width) else None
 
 
 def _only_reader(value: Value) -> Node | None:

@@ -61,10 +61,12 @@ class GeluWithBias(RewritePattern):
         if addmm is None or check_uses(x, 1) or check_uses(addmm.output, 1):
             return None
         if check_args(addmm, beta=1, alpha=1) and check_args(addmm, beta=1.0, alpha=1.0):
-            return rewriter.fail("addmm scales its terms (beta or alpha is not 1)")
+            rewriter.fail("addmm scales its terms (beta or alpha is not 1)")
+            return None
         bias, mat1, mat2 = addmm.args[:3]
         if not _is_row(bias, x):
-            return rewriter.fail("the addmm's bias is not a vector over the last dim")
+            rewriter.fail("the addmm's bias is not a vector over the last dim")
+            return None
         name = addmm.output.name
         mm = Node("aten.mm", (mat1, mat2), {}, [rewriter.graph.new_value(name, addmm.output.type)])
         mm.meta.update({k: addmm.meta[k] for k in PROVENANCE if k in addmm.meta})
