@@ -257,6 +257,7 @@ def export(
     backend: str = "onnx",
     opset: int | None = None,
     external_data: bool = False,
+    ort_fusions: bool = False,
     atol: float | None = None,
     passes: str | None = None,
     batch_size: int | None = None,
@@ -277,7 +278,9 @@ def export(
     `keep_failed` the artifact is published anyway, for inspection. `backend="neuron"` goes to
     `export_neuron` (`batch_size` is then the static batch, default 1; `buckets` and
     `neuron_target` are its options). `trust_remote_code` lets a checkpoint's own model code
-    (its config's `auto_map`) run; without it such a folder is refused.
+    (its config's `auto_map`) run; without it such a folder is refused. `ort_fusions` (ONNX only)
+    adds the `ort-fusions` pass to the default pipeline and lets its ops lower to ONNX Runtime's
+    com.microsoft kernels: faster in ONNX Runtime, unusable elsewhere.
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
@@ -303,6 +306,13 @@ def export(
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
     if external_data:
         options["external_data"] = True
+    if ort_fusions:
+        if backend != "onnx":
+            raise IrcError(f"--ort-fusions is an option of the onnx backend, not of {backend}.")
+        from irc.backends.onnx import OnnxBackend
+
+        pipeline = OnnxBackend.ort_pipeline if passes is None else passes
+        options["ort_fusions"] = True
     parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
 
     parts = trace_components(

@@ -18,6 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ONNX: weights in model.onnx_data beside model.onnx (always past 2 GB of weights)",
     )
+    parser.add_argument(
+        "--ort-fusions",
+        action="store_true",
+        help="ONNX: fuse into ONNX Runtime's com.microsoft ops (FastGelu, BiasGelu); runs only in ORT",
+    )
     parser.add_argument("--atol", type=float, default=None, help="validation tolerance (default: the task's)")
     parser.add_argument("--no-validate", action="store_true", help="skip validation against PyTorch")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -61,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             opset=args.opset,
             external_data=args.external_data,
+            ort_fusions=args.ort_fusions,
             atol=args.atol,
             passes=args.passes,
             batch_size=args.batch_size,
