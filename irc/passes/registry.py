@@ -24,6 +24,7 @@ _PASSES: dict[str, str | type[Pass]] = {
     "pad-static": "irc.passes.pad_static:PadStatic",
     "simplify": "irc.passes.simplify:Simplify",
     "fuse-gelu": "irc.passes.fuse_gelu:FuseGelu",
+    "convert-dtype": "irc.passes.convert_dtype:ConvertDtype",
 }
 
 
