@@ -270,6 +270,7 @@ def export(
     on_validation_case: Any = None,
     buckets: Sequence[int] | None = None,
     neuron_target: str | None = None,
+    dtype: str | None = None,
 ) -> ExportResult:
     """Trace, transform, lower and validate; the artifact folder appears only when all succeeded.
 
@@ -277,7 +278,9 @@ def export(
     `keep_failed` the artifact is published anyway, for inspection. `backend="neuron"` goes to
     `export_neuron` (`batch_size` is then the static batch, default 1; `buckets` and
     `neuron_target` are its options). `trust_remote_code` lets a checkpoint's own model code
-    (its config's `auto_map`) run; without it such a folder is refused.
+    (its config's `auto_map`) run; without it such a folder is refused. `dtype` ("float16" or
+    "bfloat16") appends `convert-dtype{dtype=...}` to the pipeline and validates at that dtype's
+    tolerance (`irc.passes.convert_dtype.ATOL`) unless `atol` is given.
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
@@ -286,6 +289,8 @@ def export(
 
     prefer_mmap()
 
+    if backend == "neuron" and dtype not in (None, "float32"):
+        raise IrcError("--dtype is not supported by the neuron backend yet; neuron-cc casts itself (--auto-cast).")
     if backend == "neuron":
         return export_neuron(
             model, task, output, buckets=buckets, batch_size=batch_size, target=neuron_target,
@@ -300,6 +305,7 @@ def export(
     check_output(out, force)
     target = get_backend(backend)
     pipeline = target.default_pipeline if passes is None else passes
+    pipeline, tolerance = with_dtype(pipeline, dtype, backend, atol)
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
     if external_data:
         options["external_data"] = True
@@ -324,8 +330,10 @@ def export(
         report = None
         if validate:
             with progress.stage("validate"):
-                report = _validate(parts, target, staging, atol, on_validation_case)
+                report = _validate(parts, target, staging, tolerance.atol, on_validation_case)
+                report.tolerance_source = tolerance.source
         manifest = _manifest(parts, backend, pipeline, options, report)
+        manifest["dtype"] = dtype or "float32"
         write_manifest(staging, manifest)
         failed = report is not None and not report.passed
         if not failed or keep_failed:
@@ -355,6 +363,35 @@ def export(
         error.result = result  # type: ignore[attr-defined]
         raise error
     return result
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """The validation atol (None: the task's) and where it came from, for the report."""
+
+    atol: float | None
+    source: str = ""
+
+
+def with_dtype(pipeline: str, dtype: str | None, backend: str, atol: float | None) -> tuple[str, Tolerance]:
+    """`pipeline` with `convert-dtype{dtype=...}` appended, and the tolerance to validate at:
+    `atol` when given, else the dtype's (`irc.passes.convert_dtype.ATOL`)."""
+    from irc.passes.convert_dtype import ATOL
+
+    if dtype is None or dtype == "float32":
+        return pipeline, Tolerance(atol, "" if atol is None else "--atol")
+    if dtype not in ATOL:
+        raise IrcError(f"--dtype {dtype!r} is not one of float32, {', '.join(ATOL)}.")
+    if dtype == "bfloat16" and backend == "onnx":
+        raise IrcError(
+            "--dtype bfloat16 --backend onnx: ONNX Runtime has no bfloat16 CPU kernels for most ops "
+            "(MatMul, LayerNormalization, Softmax...), so the artifact could not be run or validated. "
+            "Use --backend torchscript for bfloat16, or --dtype float16 for ONNX."
+        )
+    pipeline = ",".join(filter(None, [pipeline, f"convert-dtype{{dtype={dtype}}}"]))
+    if atol is not None:
+        return pipeline, Tolerance(atol, "--atol")
+    return pipeline, Tolerance(ATOL[dtype], f"--dtype {dtype}")
 
 
 def _lower(target: Any, part: Traced, folder: Path, options: dict[str, Any]) -> Path:
