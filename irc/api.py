@@ -384,8 +384,8 @@ def with_dtype(pipeline: str, dtype: str | None, backend: str, atol: float | Non
         raise IrcError(f"--dtype {dtype!r} is not one of float32, {', '.join(ATOL)}.")
     if dtype == "bfloat16" and backend == "onnx":
         raise IrcError(
-            "--dtype bfloat16 --backend onnx: ONNX Runtime has no bfloat16 CPU kernels for most ops "
-            "(MatMul, LayerNormalization, Softmax...), so the artifact could not be run or validated. "
+            "--dtype bfloat16 --backend onnx: ONNX Runtime's CPU provider has no bfloat16 kernel for "
+            "most ops (not even Add), so the artifact could not be run or validated. "
             "Use --backend torchscript for bfloat16, or --dtype float16 for ONNX."
         )
     pipeline = ",".join(filter(None, [pipeline, f"convert-dtype{{dtype={dtype}}}"]))

@@ -69,6 +69,9 @@ class ConvertDtype(Pass):
         if self.dtype not in TARGETS:
             raise PassError(f"convert-dtype: dtype must be one of {', '.join(TARGETS)}, not {self.dtype!r}")
 
+    def result_atol(self) -> float:
+        return ATOL[self.dtype]
+
     @property
     def target(self) -> DType:
         return TARGETS[self.dtype]
