@@ -90,10 +90,14 @@ def checkpoint_bytes(folder: Path) -> int:
 
 
 # -- exporters ----------------------------------------------------------------------------------
-def irc_export(folder: Path, task: str, out: Path, validate: bool, opset: int | None = None) -> Run:
+def irc_export(
+    folder: Path, task: str, out: Path, validate: bool, opset: int | None = None, dtype: str | None = None
+) -> Run:
     command = [sys.executable, "-m", "irc.cli", "export", "--model", str(folder), "--task", task]
     if opset is not None:
         command += ["--opset", str(opset)]
+    if dtype is not None:
+        command += ["--dtype", dtype]
     if validate:
         # Through the API, to read the validation stage's own time.
         code = (
@@ -207,6 +211,8 @@ LATENCY = {
     ],
     "gpt2": [("decode, 128 past", {"batch": 1, "sequence": 1, "past_sequence": 128})],
 }
+HALF = ("bert-base",)
+"""Cases also exported with `--dtype float16`, for its artifact size and ORT latency."""
 
 
 def latency(case: str, artifacts: list[Path]) -> list[list[float]]:
@@ -334,10 +340,30 @@ def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None) -> list[s
         artifacts = [tmp / f"{case}-irc", tmp / f"{case}-torch-onnx"]
         if not fused.error:
             artifacts.append(tmp / f"{case}-irc-opset23")
+        half = None
+        if case in HALF:
+            half = irc_export(folder, irc_task, tmp / f"{case}-irc-fp16", validate=False, dtype="float16")
+            if half.error:
+                rows.append(f"| {name} | irc --dtype float16 failed | {half.error} | | |")
+                half = None
+            else:
+                rows.append(
+                    row("artifact MB, irc --dtype float16", half.size / 1e6, other.size / 1e6, None, "{:.0f}")
+                )
+                artifacts.append(tmp / f"{case}-irc-fp16")
+        versus: list[str] = []
         for (label, _), ms in zip(LATENCY[case], latency(case, artifacts), strict=True):
             rows.append(row(f"ORT ms, {label}", ms[0], ms[1], None, "{:.2f}"))
-            if len(ms) > 2:
+            if not fused.error:
                 rows.append(row(f"ORT ms, {label}, irc --opset 23", ms[2], ms[1], None, "{:.2f}"))
+            if half is not None:
+                rows.append(row(f"ORT ms, {label}, irc --dtype float16", ms[-1], ms[1], None, "{:.2f}"))
+                versus.append(f"ORT {label} {ratio(ms[-1], ms[0])}")
+        if half is not None:
+            rows.append(
+                f"| {name} | irc --dtype float16 / irc float32 | artifact {ratio(half.size, quiet.size)}, "
+                f"{', '.join(versus)} | | |"
+            )
     return rows
 
 

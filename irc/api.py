@@ -290,7 +290,9 @@ def export(
     prefer_mmap()
 
     if backend == "neuron" and dtype not in (None, "float32"):
-        raise IrcError("--dtype is not supported by the neuron backend yet; neuron-cc casts itself (--auto-cast).")
+        raise IrcError(
+            "--dtype is not supported by the neuron backend yet; neuron-cc casts itself (--auto-cast)."
+        )
     if backend == "neuron":
         return export_neuron(
             model, task, output, buckets=buckets, batch_size=batch_size, target=neuron_target,

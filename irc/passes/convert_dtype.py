@@ -78,7 +78,11 @@ class ConvertDtype(Pass):
 
     def keeps(self, node: Node) -> bool:
         packet = node.op.split(".")[1] if node.op.startswith("aten.") else node.op
-        return packet in self.keep_float32 or node.op in self.keep_float32 or f"aten.{packet}" in self.keep_float32
+        return (
+            packet in self.keep_float32
+            or node.op in self.keep_float32
+            or f"aten.{packet}" in self.keep_float32
+        )
 
     def run(self, graph: Graph) -> bool:
         if graph.metadata.get("dtype") is not None:
@@ -121,7 +125,9 @@ def _convert_param(param: Param, target: DType) -> bool:
         return False
     param.type = TensorType(target, param.tensor_type.shape)
     if param.data is not None:
-        param.data = LazyCast(param.data, target) if hasattr(param.data, "load") else to_dtype(param.data, target)
+        param.data = (
+            LazyCast(param.data, target) if hasattr(param.data, "load") else to_dtype(param.data, target)
+        )
     return True
 
 
@@ -171,7 +177,11 @@ def _cast_inputs(graph: Graph, node: Node, want: DType, casts: dict[tuple[Value,
     """Make `node` read its float inputs in `want`; one cast per value and dtype, shared."""
 
     def fix(value: Value) -> Value:
-        if not isinstance(value.type, TensorType) or value.type.dtype not in _TORCH or value.type.dtype is want:
+        if (
+            not isinstance(value.type, TensorType)
+            or value.type.dtype not in _TORCH
+            or value.type.dtype is want
+        ):
             return value
         if (value, want) not in casts:
             casts[value, want] = _cast(graph, value, want)

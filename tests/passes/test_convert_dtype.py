@@ -40,7 +40,9 @@ def test_outputs_within_the_stated_tolerance(model_type: str, task: str, dtype: 
     assert {k: [p.name for p in v] for k, v in graph.tie_groups().items()} == ties
     target = ConvertDtype(dtype).target
     weights = [p for p in graph.params.values() if p.kind == "parameter"]
-    assert weights and all(p.tensor_type.dtype is target and p.tensor().dtype == target.to_torch() for p in weights)
+    assert weights and all(
+        p.tensor_type.dtype is target and p.tensor().dtype == target.to_torch() for p in weights
+    )
     for name, value in before.items():
         assert after[name].dtype == value.dtype
         torch.testing.assert_close(after[name], value, atol=ATOL[dtype], rtol=0.0)
