@@ -197,7 +197,9 @@ def _cast(graph: Graph, value: Value, want: DType, base: str = "") -> Value:
 
     out = graph.new_value(base or f"{value.name}_{want}", TensorType(want, value.tensor_type.shape))
     producer = value.producer
-    meta = {k: producer.meta[k] for k in ("module", "source") if producer is not None and k in producer.meta}
+    meta: dict[str, Any] = {
+        k: producer.meta[k] for k in ("module", "source") if producer is not None and k in producer.meta
+    }
     node = Node("aten._to_copy", (value,), {"dtype": getattr(torch, _TORCH[want])}, [out], meta)
     if producer is None:
         graph.insert(0, node)

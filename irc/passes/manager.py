@@ -225,9 +225,9 @@ class _Debugger:
         atol = p.result_atol()
         if atol is not None:
             self.atol = max(atol, self.atol or 0.0)
-        tolerances = {} if self.atol is None else {"atol": self.atol, "rtol": 0.0}
+        atol, rtol = (None, None) if self.atol is None else (self.atol, 0.0)
         try:
-            torch.testing.assert_close(actual, self.expected, equal_nan=True, **tolerances)
+            torch.testing.assert_close(actual, self.expected, equal_nan=True, atol=atol, rtol=rtol)
         except AssertionError as exc:
             raise PassError(
                 f"pass {p.name} changed the results of the graph after [{', '.join(before)}]: {exc}"
