@@ -49,8 +49,9 @@ class ConvertDtype(Pass):
     - Ops named in `keep_float32` (default: reductions and `pow`) read float32 (their float
       inputs are cast up) and give float32, cast down where a converted op reads them. Layer
       norm and softmax are left in `dtype`: torch's CPU kernels and ONNX's LayerNormalization
-      (`stash_type=1`) already accumulate in float32, and adding casts around them costs time and
-      breaks ONNX Runtime's SkipLayerNormalization fusion.
+      (`stash_type=1`) already accumulate in float32. Measured on all-MiniLM-L6-v2: keeping them
+      in float32 as well moved the worst difference from 7.70e-3 to 7.66e-3 at the price of 51
+      more casts (which also break ONNX Runtime's SkipLayerNormalization fusion).
     - A finite float literal or constant beyond `dtype`'s range (HF's `finfo(float32).min` mask
       fill) would round to -inf (float16, and bfloat16 too: float32's max rounds up) and a fully
       masked row would then give NaN; it becomes half of `dtype`'s min (max), so a score added to
