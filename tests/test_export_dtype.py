@@ -58,3 +58,14 @@ def test_bfloat16_onnx_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "no bfloat16 kernel" in err and "--backend torchscript" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_float16_with_past_decodes_like_the_model(tmp_path: Path) -> None:
+    import irc
+    from tests.models import tiny_model
+
+    task = "causal-lm-with-past"
+    result = irc.export(tiny_model("gpt2", task), task=task, output=tmp_path / "out", dtype="float16")
+    assert result.report.passed and result.report.generation
+    past = {k: v for k, v in result.manifest["inputs"].items() if k.startswith("past_key_values.")}
+    assert past and all(v.startswith("f32") for v in past.values())
