@@ -91,7 +91,8 @@ def checkpoint_bytes(folder: Path) -> int:
 
 # -- exporters ----------------------------------------------------------------------------------
 def irc_export(folder: Path, task: str, out: Path, validate: bool, flags: tuple[str, ...] = ()) -> Run:
-    """`flags` are more `irc export` options (`--opset 23`); only without validation."""
+    """`flags` are more `irc export` options (`--opset 23`, `--dtype float16`); only without
+    validation."""
     command = [sys.executable, "-m", "irc.cli", "export", "--model", str(folder), "--task", task, *flags]
     if validate:
         # Through the API, to read the validation stage's own time.
@@ -206,6 +207,8 @@ LATENCY = {
     ],
     "gpt2": [("decode, 128 past", {"batch": 1, "sequence": 1, "past_sequence": 128})],
 }
+HALF = ("bert-base",)
+"""Cases also exported with `--dtype float16`, for its artifact size and ORT latency."""
 
 
 def latency(case: str, artifacts: list[Path]) -> list[list[float]]:
@@ -334,19 +337,25 @@ def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None) -> list[s
 
 VARIANTS = {"irc --opset 23": ("--opset", "23"), "irc --ort-fusions": ("--ort-fusions",)}
 """irc's artifact exported with these options too, for before/after latency in the same run:
-opset 23 lowers attention to one ONNX Attention op; --ort-fusions adds com.microsoft kernels."""
+opset 23 lowers attention to one ONNX Attention op; --ort-fusions adds com.microsoft kernels;
+`--dtype float16` (for the HALF cases) halves the weights."""
 
 
 def latency_rows(case: str, folder: Path, irc_task: str, tmp: Path, row: Any) -> list[str]:
     artifacts = [tmp / f"{case}-irc", tmp / f"{case}-torch-onnx"]
     labels = []
     rows = []
-    for label, flags in VARIANTS.items():
+    variants = dict(VARIANTS)
+    if case in HALF:
+        variants["irc --dtype float16"] = ("--dtype", "float16")
+    for label, flags in variants.items():
         out = tmp / f"{case}-{label.replace(' ', '').replace('-', '')}"
         run = irc_export(folder, irc_task, out, validate=False, flags=flags)
         if run.error:
             rows.append(f"| {case} | {label} failed | {run.error} | | |")
             continue
+        if "--dtype" in flags:
+            rows.append(f"| {case} | artifact MB, {label} | {run.size / 1e6:.0f} | | |")
         artifacts.append(out)
         labels.append(label)
     for (setting, _), ms in zip(LATENCY[case], latency(case, artifacts), strict=True):

@@ -25,6 +25,7 @@ _PASSES: dict[str, str | type[Pass]] = {
     "simplify": "irc.passes.simplify:Simplify",
     "fuse-gelu": "irc.passes.fuse_gelu:FuseGelu",
     "ort-fusions": "irc.passes.ort_fusions:OrtFusions",
+    "convert-dtype": "irc.passes.convert_dtype:ConvertDtype",
 }
 
 
