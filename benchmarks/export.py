@@ -331,7 +331,7 @@ def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None) -> list[s
         row("artifact / checkpoint", quiet.size / ckpt, other.size / ckpt, opt and opt.size / ckpt, "{:.3f}")
     )
     if case in LATENCY and not quiet.error and not other.error:
-        rows += latency_rows(case, folder, irc_task, tmp, row)
+        rows += latency_rows(case, name, folder, irc_task, tmp, row)
     return rows
 
 
@@ -341,7 +341,7 @@ opset 23 lowers attention to one ONNX Attention op; --ort-fusions adds com.micro
 `--dtype float16` (for the HALF cases) halves the weights."""
 
 
-def latency_rows(case: str, folder: Path, irc_task: str, tmp: Path, row: Any) -> list[str]:
+def latency_rows(case: str, name: str, folder: Path, irc_task: str, tmp: Path, row: Any) -> list[str]:
     artifacts = [tmp / f"{case}-irc", tmp / f"{case}-torch-onnx"]
     labels = []
     rows = []
@@ -355,13 +355,23 @@ def latency_rows(case: str, folder: Path, irc_task: str, tmp: Path, row: Any) ->
             rows.append(f"| {case} | {label} failed | {run.error} | | |")
             continue
         if "--dtype" in flags:
-            rows.append(f"| {case} | artifact MB, {label} | {run.size / 1e6:.0f} | | |")
+            other_size = artifact_bytes(artifacts[1])
+            rows.append(row(f"artifact MB, {label}", run.size / 1e6, other_size / 1e6, None, "{:.0f}"))
         artifacts.append(out)
         labels.append(label)
+    half = labels.index("irc --dtype float16") if "irc --dtype float16" in labels else None
+    versus = []
     for (setting, _), ms in zip(LATENCY[case], latency(case, artifacts), strict=True):
         rows.append(row(f"ORT ms, {setting}", ms[0], ms[1], None, "{:.2f}"))
         for label, variant in zip(labels, ms[2:], strict=True):
             rows.append(row(f"ORT ms, {setting}, {label}", variant, ms[1], None, "{:.2f}"))
+        if half is not None:
+            versus.append(f"ORT {setting} {ratio(ms[2 + half], ms[0])}")
+    if half is not None:
+        sizes = ratio(artifact_bytes(artifacts[2 + half]), artifact_bytes(artifacts[0]))
+        rows.append(
+            f"| {name} | irc --dtype float16 / irc float32 | artifact {sizes}, {', '.join(versus)} | | |"
+        )
     return rows
 
 
