@@ -90,10 +90,10 @@ def checkpoint_bytes(folder: Path) -> int:
 
 
 # -- exporters ----------------------------------------------------------------------------------
-def irc_export(folder: Path, task: str, out: Path, validate: bool, opset: int | None = None) -> Run:
-    command = [sys.executable, "-m", "irc.cli", "export", "--model", str(folder), "--task", task]
-    if opset is not None:
-        command += ["--opset", str(opset)]
+def irc_export(folder: Path, task: str, out: Path, validate: bool, flags: tuple[str, ...] = ()) -> Run:
+    """`flags` are more `irc export` options (`--opset 23`, `--dtype float16`); only without
+    validation."""
+    command = [sys.executable, "-m", "irc.cli", "export", "--model", str(folder), "--task", task, *flags]
     if validate:
         # Through the API, to read the validation stage's own time.
         code = (
@@ -207,6 +207,8 @@ LATENCY = {
     ],
     "gpt2": [("decode, 128 past", {"batch": 1, "sequence": 1, "past_sequence": 128})],
 }
+HALF = ("bert-base",)
+"""Cases also exported with `--dtype float16`, for its artifact size and ORT latency."""
 
 
 def latency(case: str, artifacts: list[Path]) -> list[list[float]]:
@@ -329,15 +331,47 @@ def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None) -> list[s
         row("artifact / checkpoint", quiet.size / ckpt, other.size / ckpt, opt and opt.size / ckpt, "{:.3f}")
     )
     if case in LATENCY and not quiet.error and not other.error:
-        # irc at opset 23 too, where attention lowers to one ONNX Attention op: before/after.
-        fused = irc_export(folder, irc_task, tmp / f"{case}-irc-opset23", validate=False, opset=23)
-        artifacts = [tmp / f"{case}-irc", tmp / f"{case}-torch-onnx"]
-        if not fused.error:
-            artifacts.append(tmp / f"{case}-irc-opset23")
-        for (label, _), ms in zip(LATENCY[case], latency(case, artifacts), strict=True):
-            rows.append(row(f"ORT ms, {label}", ms[0], ms[1], None, "{:.2f}"))
-            if len(ms) > 2:
-                rows.append(row(f"ORT ms, {label}, irc --opset 23", ms[2], ms[1], None, "{:.2f}"))
+        rows += latency_rows(case, name, folder, irc_task, tmp, row)
+    return rows
+
+
+VARIANTS = {"irc --opset 23": ("--opset", "23"), "irc --ort-fusions": ("--ort-fusions",)}
+"""irc's artifact exported with these options too, for before/after latency in the same run:
+opset 23 lowers attention to one ONNX Attention op; --ort-fusions adds com.microsoft kernels;
+`--dtype float16` (for the HALF cases) halves the weights."""
+
+
+def latency_rows(case: str, name: str, folder: Path, irc_task: str, tmp: Path, row: Any) -> list[str]:
+    artifacts = [tmp / f"{case}-irc", tmp / f"{case}-torch-onnx"]
+    labels = []
+    rows = []
+    variants = dict(VARIANTS)
+    if case in HALF:
+        variants["irc --dtype float16"] = ("--dtype", "float16")
+    for label, flags in variants.items():
+        out = tmp / f"{case}-{label.replace(' ', '').replace('-', '')}"
+        run = irc_export(folder, irc_task, out, validate=False, flags=flags)
+        if run.error:
+            rows.append(f"| {case} | {label} failed | {run.error} | | |")
+            continue
+        if "--dtype" in flags:
+            other_size = artifact_bytes(artifacts[1])
+            rows.append(row(f"artifact MB, {label}", run.size / 1e6, other_size / 1e6, None, "{:.0f}"))
+        artifacts.append(out)
+        labels.append(label)
+    half = labels.index("irc --dtype float16") if "irc --dtype float16" in labels else None
+    versus = []
+    for (setting, _), ms in zip(LATENCY[case], latency(case, artifacts), strict=True):
+        rows.append(row(f"ORT ms, {setting}", ms[0], ms[1], None, "{:.2f}"))
+        for label, variant in zip(labels, ms[2:], strict=True):
+            rows.append(row(f"ORT ms, {setting}, {label}", variant, ms[1], None, "{:.2f}"))
+        if half is not None:
+            versus.append(f"ORT {setting} {ratio(ms[2 + half], ms[0])}")
+    if half is not None:
+        sizes = ratio(artifact_bytes(artifacts[2 + half]), artifact_bytes(artifacts[0]))
+        rows.append(
+            f"| {name} | irc --dtype float16 / irc float32 | artifact {sizes}, {', '.join(versus)} | | |"
+        )
     return rows
 
 

@@ -257,6 +257,7 @@ def export(
     backend: str = "onnx",
     opset: int | None = None,
     external_data: bool = False,
+    ort_fusions: bool = False,
     atol: float | None = None,
     passes: str | None = None,
     batch_size: int | None = None,
@@ -270,6 +271,7 @@ def export(
     on_validation_case: Any = None,
     buckets: Sequence[int] | None = None,
     neuron_target: str | None = None,
+    dtype: str | None = None,
 ) -> ExportResult:
     """Trace, transform, lower and validate; the artifact folder appears only when all succeeded.
 
@@ -277,7 +279,11 @@ def export(
     `keep_failed` the artifact is published anyway, for inspection. `backend="neuron"` goes to
     `export_neuron` (`batch_size` is then the static batch, default 1; `buckets` and
     `neuron_target` are its options). `trust_remote_code` lets a checkpoint's own model code
-    (its config's `auto_map`) run; without it such a folder is refused.
+    (its config's `auto_map`) run; without it such a folder is refused. `ort_fusions` (ONNX only)
+    adds the `ort-fusions` pass to the default pipeline and lets its ops lower to ONNX Runtime's
+    com.microsoft kernels: faster in ONNX Runtime, unusable elsewhere. `dtype` ("float16" or
+    "bfloat16") appends `convert-dtype{dtype=...}` to the pipeline and validates at that dtype's
+    tolerance (`irc.passes.convert_dtype.ATOL`) unless `atol` is given.
     """
     from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
@@ -286,6 +292,10 @@ def export(
 
     prefer_mmap()
 
+    if backend == "neuron" and dtype not in (None, "float32"):
+        raise IrcError(
+            "--dtype is not supported by the neuron backend yet; neuron-cc casts itself (--auto-cast)."
+        )
     if backend == "neuron":
         return export_neuron(
             model, task, output, buckets=buckets, batch_size=batch_size, target=neuron_target,
@@ -303,6 +313,14 @@ def export(
     options: dict[str, Any] = {} if opset is None else {"opset": opset}
     if external_data:
         options["external_data"] = True
+    if ort_fusions:
+        if backend != "onnx":
+            raise IrcError(f"--ort-fusions is an option of the onnx backend, not of {backend}.")
+        from irc.backends.onnx import OnnxBackend
+
+        pipeline = OnnxBackend.ort_pipeline if passes is None else passes
+        options["ort_fusions"] = True
+    pipeline, tolerance = with_dtype(pipeline, dtype, backend, atol)
     parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
 
     parts = trace_components(
@@ -324,8 +342,10 @@ def export(
         report = None
         if validate:
             with progress.stage("validate"):
-                report = _validate(parts, target, staging, atol, on_validation_case)
+                report = _validate(parts, target, staging, tolerance.atol, on_validation_case)
+                report.tolerance_source = tolerance.source
         manifest = _manifest(parts, backend, pipeline, options, report)
+        manifest["dtype"] = dtype or "float32"
         write_manifest(staging, manifest)
         failed = report is not None and not report.passed
         if not failed or keep_failed:
@@ -355,6 +375,35 @@ def export(
         error.result = result  # type: ignore[attr-defined]
         raise error
     return result
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """The validation atol (None: the task's) and where it came from, for the report."""
+
+    atol: float | None
+    source: str = ""
+
+
+def with_dtype(pipeline: str, dtype: str | None, backend: str, atol: float | None) -> tuple[str, Tolerance]:
+    """`pipeline` with `convert-dtype{dtype=...}` appended, and the tolerance to validate at:
+    `atol` when given, else the dtype's (`irc.passes.convert_dtype.ATOL`)."""
+    from irc.passes.convert_dtype import ATOL
+
+    if dtype is None or dtype == "float32":
+        return pipeline, Tolerance(atol, "" if atol is None else "--atol")
+    if dtype not in ATOL:
+        raise IrcError(f"--dtype {dtype!r} is not one of float32, {', '.join(ATOL)}.")
+    if dtype == "bfloat16" and backend == "onnx":
+        raise IrcError(
+            "--dtype bfloat16 --backend onnx: ONNX Runtime's CPU provider has no bfloat16 kernel for "
+            "most ops (not even Add), so the artifact could not be run or validated. "
+            "Use --backend torchscript for bfloat16, or --dtype float16 for ONNX."
+        )
+    pipeline = ",".join(filter(None, [pipeline, f"convert-dtype{{dtype={dtype}}}"]))
+    if atol is not None:
+        return pipeline, Tolerance(atol, "--atol")
+    return pipeline, Tolerance(ATOL[dtype], f"--dtype {dtype}")
 
 
 def _lower(target: Any, part: Traced, folder: Path, options: dict[str, Any]) -> Path:

@@ -173,7 +173,7 @@ def test_non_positive_sizes_in_python(tmp_path: Path, sizes: dict[str, int]) -> 
 @pytest.mark.parametrize(
     ("pipeline", "needles"),
     [
-        ("dce,no-such-pass", ("unknown pass 'no-such-pass'", "Known passes: cse, dce")),
+        ("dce,no-such-pass", ("unknown pass 'no-such-pass'", "Known passes: convert-dtype, cse, dce")),
         ("dce{", ("bad pipeline 'dce{'", "column 5")),
         ("fold-constants{max_elements=x}", ("max_elements of pass fold-constants takes an int, not 'x'",)),
         ("fold-constants{nope=1}", ("fold-constants has no option 'nope'", "max_elements")),

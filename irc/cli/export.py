@@ -18,7 +18,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ONNX: weights in model.onnx_data beside model.onnx (always past 2 GB of weights)",
     )
+    parser.add_argument(
+        "--ort-fusions",
+        action="store_true",
+        help="ONNX: fuse into ONNX Runtime's com.microsoft ops (FastGelu, BiasGelu); runs only in ORT",
+    )
     parser.add_argument("--atol", type=float, default=None, help="validation tolerance (default: the task's)")
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        choices=("float32", "float16", "bfloat16"),
+        help="convert weights and compute to this dtype (inputs/outputs stay float32); "
+        "validates at the dtype's atol: float16 2e-2, bfloat16 1.6e-1",
+    )
     parser.add_argument("--no-validate", action="store_true", help="skip validation against PyTorch")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.add_argument("--keep-failed", action="store_true", help="keep the artifact when validation fails")
@@ -61,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             opset=args.opset,
             external_data=args.external_data,
+            ort_fusions=args.ort_fusions,
             atol=args.atol,
             passes=args.passes,
             batch_size=args.batch_size,
@@ -73,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             progress=Progress(),
             buckets=args.buckets,
             neuron_target=args.target,
+            dtype=args.dtype,
         )
     except IrcError as exc:  # a failed validation, or an artifact written but not compiled
         report = getattr(exc, "report", None)

@@ -103,3 +103,39 @@ for _name, _fn in {
     register_op(_name, _fn, doc=f"size arithmetic: {_fn.__name__}")
 
 register_op("irc.identity", _identity, doc="the input, unchanged (names an output that is also an input)")
+
+
+# ONNX Runtime's contrib kernels (`com.microsoft`), made by the `ort-fusions` pass. Their
+# references are the math of the ops they replace, so the interpreter, `--debug-passes` and
+# constant folding treat them like any other op.
+def _fast_gelu(x: Any, bias: Any = None) -> Any:
+    import torch
+
+    return torch.nn.functional.gelu(x if bias is None else x + bias, approximate="tanh")
+
+
+def _bias_gelu(x: Any, bias: Any = None) -> Any:
+    import torch
+
+    return torch.nn.functional.gelu(x if bias is None else x + bias)
+
+
+register_op("irc.fast_gelu", _fast_gelu, doc="gelu(x + bias, approximate='tanh'): ORT's FastGelu")
+register_op("irc.bias_gelu", _bias_gelu, doc="gelu(x + bias) (erf): ORT's BiasGelu, or Gelu without a bias")
+
+
+def _multi_head_attention(q: Any, k: Any, v: Any, mask: Any = None, *, num_heads: int, scale: float) -> Any:
+    import torch
+
+    batch, sequence, _ = q.shape
+    heads = q.reshape(batch, sequence, num_heads, -1).transpose(1, 2)
+    out = torch.nn.functional.scaled_dot_product_attention(heads, k, v, mask, scale=scale)
+    return out.transpose(1, 2).reshape(batch, sequence, -1)
+
+
+register_op(
+    "irc.multi_head_attention",
+    _multi_head_attention,
+    doc="sdpa(q [B, S, N*H] split into N heads, k, v [B, N, L, H], mask) merged back to [B, S, N*H]: "
+    "ORT's MultiHeadAttention",
+)

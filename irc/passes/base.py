@@ -74,6 +74,11 @@ class Pass:
         """Rewrite `graph` in place; True if anything changed."""
         raise NotImplementedError(f"pass {self.name} has no run()")
 
+    def result_atol(self) -> float | None:
+        """How far this pass may move the graph's results (absolute), for debug mode's check;
+        None: it keeps them up to float rounding (torch's default tolerances)."""
+        return None
+
     @classmethod
     def options(cls) -> tuple[Option, ...]:
         """The pass's options in field order, with their types, defaults and docstrings."""

@@ -198,6 +198,8 @@ class _Debugger:
         self.inputs = inputs if inputs is not None else debug_inputs_for(graph)
         _fill_missing_weights(graph)
         self.expected = self._interpret(graph, "the input graph")
+        self.atol: float | None = None
+        """The loosest `result_atol` of the passes run so far: a lossy pass loosens every later check."""
 
     def _interpret(self, graph: Graph, what: str) -> dict[str, Any]:
         from irc.ir.interpreter import interpret
@@ -220,8 +222,12 @@ class _Debugger:
         import torch
 
         actual = self._interpret(graph, f"the graph after pass {p.name}")
+        atol = p.result_atol()
+        if atol is not None:
+            self.atol = max(atol, self.atol or 0.0)
+        atol, rtol = (None, None) if self.atol is None else (self.atol, 0.0)
         try:
-            torch.testing.assert_close(actual, self.expected, equal_nan=True)
+            torch.testing.assert_close(actual, self.expected, equal_nan=True, atol=atol, rtol=rtol)
         except AssertionError as exc:
             raise PassError(
                 f"pass {p.name} changed the results of the graph after [{', '.join(before)}]: {exc}"

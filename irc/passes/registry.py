@@ -24,6 +24,8 @@ _PASSES: dict[str, str | type[Pass]] = {
     "pad-static": "irc.passes.pad_static:PadStatic",
     "simplify": "irc.passes.simplify:Simplify",
     "fuse-gelu": "irc.passes.fuse_gelu:FuseGelu",
+    "ort-fusions": "irc.passes.ort_fusions:OrtFusions",
+    "convert-dtype": "irc.passes.convert_dtype:ConvertDtype",
 }
 
 

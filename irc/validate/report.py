@@ -42,6 +42,8 @@ class ValidationReport:
     cases: list[CaseResult] = field(default_factory=list)
     generation: Any = None
     """A GenerationResult when the task decodes (with-past tasks), else None."""
+    tolerance_source: str = ""
+    """Who set the atol (`--dtype float16`, `--atol`); empty: the task's default."""
 
     @property
     def passed(self) -> bool:
@@ -57,6 +59,9 @@ class ValidationReport:
     def format(self) -> str:
         label = LABELS.get(self.backend, self.backend.capitalize())
         lines: list[str] = []
+        if self.tolerance_source:
+            atol = next((o.atol for c in self.cases for o in c.outputs), None)
+            lines.append(f"Tolerance: atol {atol:g}, set by {self.tolerance_source}")
         for case in self.cases:
             sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items())
             model = f"{label} model {case.component}" if case.component else f"{label} model"
@@ -83,6 +88,7 @@ class ValidationReport:
         return {
             "backend": self.backend,
             "passed": self.passed,
+            "tolerance_source": self.tolerance_source or "task",
             "generation": generation,
             "cases": [
                 {

@@ -51,6 +51,14 @@ def add_case(
 
 
 def all_cases() -> list[Case]:
-    from tests.backends import cases_conv, cases_create, cases_math, cases_nn, cases_resize, cases_shape  # noqa: F401
+    from tests.backends import (  # noqa: F401
+        cases_conv,
+        cases_create,
+        cases_math,
+        cases_nn,
+        cases_ort,
+        cases_resize,
+        cases_shape,
+    )
 
     return CASES

@@ -124,7 +124,9 @@ def test_accepts_instances_and_rejects_other_things() -> None:
 
 
 def test_unknown_pass_is_reported_before_running() -> None:
-    with pytest.raises(PassError, match=r"unknown pass 'csee'. Did you mean 'cse'\? Known passes: cse, dce"):
+    with pytest.raises(
+        PassError, match=r"unknown pass 'csee'. Did you mean 'cse'\? Known passes: convert-dtype, cse, dce"
+    ):
         PassManager("dce,csee")
 
 

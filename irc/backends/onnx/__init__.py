@@ -5,8 +5,10 @@
     >>> with backend.load(out_dir) as runner:
     ...     runner.run(inputs)["logits"]
 
-Options of `lower`: `opset` (default 18; 15 to the newest onnx knows) and `external_data`
-(weights in `model.onnx_data`; forced on when the weights pass the 2 GB protobuf limit).
+Options of `lower`: `opset` (default 18; 15 to the newest onnx knows), `external_data`
+(weights in `model.onnx_data`; forced on when the weights pass the 2 GB protobuf limit) and
+`ort_fusions` (let the `ort-fusions` pass's ops lower to ONNX Runtime's `com.microsoft` kernels;
+such a model runs only in ONNX Runtime; `ort_pipeline` is the pipeline that goes with it).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class OnnxBackend(Backend):
     name = "onnx"
     default_pipeline = "simplify,dce,cse,fold-constants"
     default_opset = DEFAULT_OPSET
+    ort_pipeline = default_pipeline + ",fuse-gelu,ort-fusions"
+    """The default pipeline with the rewrites into com.microsoft ops (`ort_fusions=True`)."""
 
     def supported_ops(self) -> set[str]:
         from irc.backends.onnx.registry import lowerings
@@ -45,9 +49,9 @@ class OnnxBackend(Backend):
         from irc.backends.onnx.translate import save, translate, weight_bytes
 
         name = options.pop("name", "model")
-        opset, external = _options(options)
+        opset, external, ort_fusions = _options(options)
         self.check(graph)
-        model, weights = translate(graph, opset)
+        model, weights = translate(graph, opset, ort_fusions)
         big = external or weight_bytes(weights) > PROTOBUF_LIMIT
         return save(model, weights, Path(out_dir), big, name)
 
@@ -57,14 +61,14 @@ class OnnxBackend(Backend):
         return OnnxRunner(Path(out_dir) / f"{name}.onnx")
 
 
-def _options(options: dict[str, Any]) -> tuple[int, bool]:
+def _options(options: dict[str, Any]) -> tuple[int, bool, bool]:
     import onnx
 
-    known = {"opset", "external_data"}
+    known = {"opset", "external_data", "ort_fusions"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise BackendError(
-            f"unknown option(s) {', '.join(unknown)} for the onnx backend; it takes: opset, external_data."
+            f"unknown option(s) {', '.join(unknown)} for the onnx backend; it takes: opset, external_data, ort_fusions."
         )
     opset = int(options.get("opset", DEFAULT_OPSET))
     newest = onnx.defs.onnx_opset_version()
@@ -74,4 +78,4 @@ def _options(options: dict[str, Any]) -> tuple[int, bool]:
             f"lowerings use opset-{MIN_OPSET} forms such as Shape with start and end, and the installed "
             f"onnx knows opsets up to {newest}. Pass --opset {MIN_OPSET} to {newest}."
         )
-    return opset, bool(options.get("external_data", False))
+    return opset, bool(options.get("external_data", False)), bool(options.get("ort_fusions", False))

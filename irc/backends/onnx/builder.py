@@ -39,6 +39,7 @@ ONNX_DTYPES: dict[DType, int] = {
 }
 
 INT64_MAX = 2**63 - 1
+MS_DOMAIN = "com.microsoft"
 
 
 class OpsetError(LoweringError):
@@ -137,6 +138,8 @@ class Builder:
         self._temps: set[str] = set()
         self.transposed: set[str] = set()
         """Initializers stored transposed (`<weight>.T`, read only by linear)."""
+        self.ort_ops = False
+        """Whether `ms()` may emit ONNX Runtime's com.microsoft ops (the `ort_fusions` option)."""
 
     # -- names ----------------------------------------------------------------------------
     def _new_name(self, base: str) -> str:
@@ -201,6 +204,20 @@ class Builder:
         attrs = {k: v for k, v in attrs.items() if v is not None}
         self.nodes.append(helper.make_node(op_type, ins, names, **attrs))
         return names
+
+    def ms(self, op_type: str, *inputs: str | None, **attrs: Any) -> str:
+        """One node of ONNX Runtime's contrib domain (com.microsoft, version 1)."""
+        if not self.ort_ops:
+            raise LoweringError(
+                f"this op lowers to com.microsoft.{op_type}, which only ONNX Runtime runs; export with "
+                "--ort-fusions (ort_fusions=True), or leave the ort-fusions pass out of the pipeline."
+            )
+        name = self.fresh()
+        ins = [i or "" for i in inputs]
+        while ins and not ins[-1]:
+            ins.pop()
+        self.nodes.append(helper.make_node(op_type, ins, [name], domain=MS_DOMAIN, **attrs))
+        return name
 
     def const(self, data: Any, dtype: DType) -> str:
         """A Constant node holding `data` (a number or nested list) as `dtype`; reused when equal."""

@@ -53,4 +53,4 @@ def emit(fn: Emitter, g: Builder, node: Node) -> Any:
 
 # The op modules register into LOWERINGS as they are imported; importing them here, once the
 # decorator exists, makes the table complete for anyone who imports this module.
-from irc.backends.onnx import ops_conv, ops_create, ops_math, ops_nn, ops_resize, ops_shape  # noqa: E402, F401
+from irc.backends.onnx import ops_conv, ops_create, ops_math, ops_nn, ops_ort, ops_resize, ops_shape  # noqa: E402, F401

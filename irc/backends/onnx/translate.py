@@ -17,7 +17,7 @@ import onnx
 from onnx import helper
 
 from irc.backends.base import format_missing
-from irc.backends.onnx.builder import ONNX_DTYPES, Builder, OpsetError
+from irc.backends.onnx.builder import MS_DOMAIN, ONNX_DTYPES, Builder, OpsetError
 from irc.backends.onnx.registry import Emitter, emit, lowerings
 from irc.backends.onnx.writer import Weight, nbytes, write
 from irc.errors import BackendError, IrcError, LoweringError, ParseError
@@ -26,10 +26,12 @@ from irc.ir.dims import format_dim
 from irc.ir.types import TensorType
 
 
-def translate(graph: Graph, opset: int) -> tuple[onnx.ModelProto, list[Weight]]:
-    """The ONNX model computing what `graph` computes (default ONNX domain at `opset`), without
-    its initializers, and those initializers (written by `save`)."""
+def translate(graph: Graph, opset: int, ort_fusions: bool = False) -> tuple[onnx.ModelProto, list[Weight]]:
+    """The ONNX model computing what `graph` computes (default ONNX domain at `opset`, and
+    com.microsoft when `ort_fusions` lets the fused `irc.*` ops lower), without its initializers,
+    and those initializers (written by `save`)."""
     builder = Builder(opset, {v.name for v in graph.values()})
+    builder.ort_ops = ort_fusions
     weights = _initializers(graph, builder)
     for value in graph.inputs:
         builder.env[value] = value.name
@@ -47,8 +49,12 @@ def translate(graph: Graph, opset: int) -> tuple[onnx.ModelProto, list[Weight]]:
         [_value_info(v) for v in graph.outputs],
         value_info=_intermediate_types(graph, builder),
     )
-    model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="irc")
-    model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
+    imports = [helper.make_opsetid("", opset)]
+    if any(n.domain == MS_DOMAIN for n in builder.nodes):
+        imports.append(helper.make_opsetid(MS_DOMAIN, 1))
+    model = helper.make_model(onnx_graph, opset_imports=imports, producer_name="irc")
+    # onnx's table knows only its own domains; com.microsoft needs nothing newer than the default.
+    model.ir_version = helper.find_min_ir_version_for([imports[0]])
     helper.set_model_props(model, {k: str(v) for k, v in graph.metadata.items() if isinstance(v, (str, int))})
     return model, weights
 
