@@ -76,7 +76,7 @@ class DecoderModule(TaskModule):
 
         input_ids, mask, *rest = args
         hidden = None if self.cross_past else rest.pop(0)
-        cache = self._cache(rest, input_ids, mask) if (self.self_past or self.cross_past) else None
+        cache = self._cache(rest) if (self.self_past or self.cross_past) else None
         if hidden is None:
             hidden = self._stand_in_hidden(rest)
         kwargs: dict[str, Any] = {
@@ -98,7 +98,7 @@ class DecoderModule(TaskModule):
         self.record(names)
         return tuple(values)
 
-    def _cache(self, flat: list[torch.Tensor], input_ids: torch.Tensor, mask: torch.Tensor) -> Any:
+    def _cache(self, flat: list[torch.Tensor]) -> Any:
         from transformers import DynamicCache, EncoderDecoderCache
 
         per_layer = len(flat) // self.layers
