@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,7 +285,7 @@ def export(
     "bfloat16") appends `convert-dtype{dtype=...}` to the pipeline and validates at that dtype's
     tolerance (`irc.passes.convert_dtype.ATOL`) unless `atol` is given.
     """
-    from irc.artifact import check_output, publish, staging_folder, write_manifest
+    from irc.artifact import check_output, checkpoint_record_soon, publish, staging_folder, write_manifest
     from irc.backends import get_backend
     from irc.memory import prefer_mmap
     from irc.passes import parse_pipeline
@@ -323,6 +323,7 @@ def export(
     pipeline, tolerance = with_dtype(pipeline, dtype, backend, atol)
     parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
 
+    checkpoint = checkpoint_record_soon(str(Path(model))) if isinstance(model, (str, Path)) else None
     parts = trace_components(
         model,
         task,
@@ -344,7 +345,7 @@ def export(
             with progress.stage("validate"):
                 report = _validate(parts, target, staging, tolerance.atol, on_validation_case)
                 report.tolerance_source = tolerance.source
-        manifest = _manifest(parts, backend, pipeline, options, report)
+        manifest = _manifest(parts, backend, pipeline, options, report, checkpoint)
         manifest["dtype"] = dtype or "float32"
         write_manifest(staging, manifest)
         failed = report is not None and not report.passed
@@ -426,7 +427,7 @@ def _validate(parts: list[Traced], target: Any, folder: Path, atol: float | None
     weights at the same time."""
     from contextlib import ExitStack
 
-    from irc.memory import page_out_tensors
+    from irc.memory import mappings_held, page_out_tensors
     from irc.validate import ValidationReport, validate, validation_sizes
 
     task = parts[0].loaded.task
@@ -437,7 +438,8 @@ def _validate(parts: list[Traced], target: Any, folder: Path, atol: float | None
         sizes = validation_sizes(part.sizes)
         cases.append((part, make, sizes, _Recorded.run(part.reference, make, sizes)))
     expected = _expected_generation(parts) if task.with_past and "logits" in task.outputs else None
-    page_out_tensors(parts[0].loaded.module.state_dict().values())
+    with mappings_held():  # the model, and so its mappings, outlives this call
+        page_out_tensors(parts[0].loaded.module.state_dict().values())
     report = ValidationReport(target.name)
     with ExitStack() as stack:
         runners = {p.component: stack.enter_context(_load(target, p, folder)).run for p in parts}
@@ -619,7 +621,12 @@ def _empty_past(part: Traced, batch: int) -> dict[str, Any]:
 
 
 def _manifest(
-    parts: list[Traced], backend: str, pipeline: str, options: dict[str, Any], report: Any
+    parts: list[Traced],
+    backend: str,
+    pipeline: str,
+    options: dict[str, Any],
+    report: Any,
+    checkpoint: Callable[[], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     import irc
     from irc.artifact import checkpoint_record, dynamic_dims
@@ -642,7 +649,7 @@ def _manifest(
         "irc_version": irc.__version__,
         "source": first.loaded.source,
         "model_type": first.loaded.model_type,
-        "checkpoint": checkpoint_record(first.loaded.source),
+        "checkpoint": checkpoint() if checkpoint is not None else checkpoint_record(first.loaded.source),
         "task": first.loaded.task.name,
         "backend": backend,
         "pipeline": pipeline,

@@ -14,7 +14,8 @@ import shutil
 import signal
 import socket
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,31 @@ def checkpoint_record(source: str) -> dict[str, Any]:
             for chunk in iter(lambda: handle.read(CHUNK), b""):
                 digest.update(chunk)
     return {"source": source, "files": [f.name for f in files], "sha256": digest.hexdigest()}
+
+
+def checkpoint_record_soon(source: str) -> Callable[[], dict[str, Any]]:
+    """`checkpoint_record(source)` started now in a thread; the returned call waits for it.
+
+    Hashing reads every weight file (0.4 s for BERT-base's 438 MB); file reads and hashlib release
+    the GIL, so started before tracing it costs no wall time on a second core. The thread is a
+    daemon: an interrupted export does not wait for it.
+    """
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["record"] = checkpoint_record(source)
+        except OSError as exc:  # read again, and reported, by the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=work, name="irc-checkpoint-sha256", daemon=True)
+    thread.start()
+
+    def wait() -> dict[str, Any]:
+        thread.join()
+        return result["record"] if "record" in result else checkpoint_record(source)
+
+    return wait
 
 
 def dynamic_dims(values: Any) -> dict[str, dict[str, str]]:

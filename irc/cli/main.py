@@ -7,6 +7,8 @@ An IrcError prints as one paragraph on stderr, without a traceback, and sets the
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
 from collections.abc import Sequence
 
@@ -43,3 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written.", file=sys.stderr)
         return 130
+
+
+def entry() -> None:
+    """The console script: `main`, then a quick exit.
+
+    Tearing down an interpreter that has imported torch, transformers and ONNX Runtime takes
+    longer than some exports (1.4 s after BERT-base's 8 s); every file is closed and published by
+    now, so after the exit handlers and a flush the process ends without that teardown.
+    """
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

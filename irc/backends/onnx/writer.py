@@ -26,7 +26,7 @@ from typing import IO, Any
 import onnx
 from onnx import TensorProto
 
-from irc.memory import page_out, page_out_tensors
+from irc.memory import mappings_held, page_out, page_out_tensors
 
 DATA_FILE = "model.onnx_data"
 
@@ -96,11 +96,11 @@ def write(skeleton: onnx.ModelProto, weights: list[Weight], path: Path, external
     if external:
         model = onnx.ModelProto()
         model.CopyFrom(skeleton)
-        with data_path.open("wb") as out:
+        with data_path.open("wb") as out, mappings_held():
             model.graph.initializer.extend(_write_external(out, weights, data_file))
         path.write_bytes(model.SerializeToString())
         return
-    with path.open("wb") as out:
+    with path.open("wb") as out, mappings_held():
         out.write(skeleton.SerializeToString())
         for weight in weights:
             _write_embedded(out, weight)
