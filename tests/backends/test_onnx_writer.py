@@ -67,13 +67,42 @@ def test_streamed_file_is_the_model_save_model_would_write(tmp_path: Path, exter
 def test_external_offsets_are_page_aligned(tmp_path: Path) -> None:
     model, weights = translate(_graph(_weights()).graph, 18)
     path = save(model, weights, tmp_path, external=True)
-    offsets = [
-        int(entry.value)
-        for t in onnx.load(str(path), load_external_data=False).graph.initializer
-        for entry in t.external_data
-        if entry.key == "offset"
-    ]
-    assert len(offsets) == 4 and all(o % ALIGN == 0 for o in offsets)
+    initializers = onnx.load(str(path), load_external_data=False).graph.initializer
+    offsets = [int(entry.value) for t in initializers for entry in t.external_data if entry.key == "offset"]
+    assert len(offsets) == 2 and all(o % ALIGN == 0 for o in offsets)
+    # The bias (256 bytes) and the scalar stay in model.onnx, where shape inference can read them.
+    assert [t.name for t in initializers if t.raw_data] == ["b", "scale"]
+
+
+def test_mapped_view_points_each_large_weight_at_its_bytes_in_the_file(tmp_path: Path) -> None:
+    from irc.backends.onnx.mapped import MIN_BYTES, in_place
+
+    weights = {**_weights(), "w": torch.randn(256, 64), "w2": torch.randn(64, 256)}
+    b = GraphMaker()
+    x = b.input("x", "f32", ("batch", 64))
+    y = b.op("aten.matmul", x, b.param("w", weights["w"].T.contiguous()))
+    b.output(b.op("aten.mul.Tensor", y, b.param("scale", weights["scale"])))
+    model, items = translate(b.graph, 18)
+    path = save(model, items, tmp_path, external=False)
+    view = onnx.ModelProto()
+    view.ParseFromString(in_place(path))
+    data = path.read_bytes()
+    full = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+    mapped = 0
+    for tensor in view.graph.initializer:
+        if full[tensor.name].nbytes < MIN_BYTES:
+            assert tensor.raw_data and tensor.data_location == onnx.TensorProto.DEFAULT
+            continue
+        where = {e.key: e.value for e in tensor.external_data}
+        assert tensor.data_location == onnx.TensorProto.EXTERNAL and where["location"] == path.name
+        start, length = int(where["offset"]), int(where["length"])
+        assert data[start : start + length] == full[tensor.name].tobytes()
+        mapped += 1
+    assert mapped == 1
+    view.graph.ClearField("initializer")
+    original = onnx.load(str(path))
+    original.graph.ClearField("initializer")
+    assert view.SerializeToString() == original.SerializeToString()
 
 
 def test_memory_mapped_weight_keeps_its_data_after_its_pages_are_reclaimed(tmp_path: Path) -> None:

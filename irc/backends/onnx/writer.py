@@ -5,8 +5,10 @@ second copy), and `onnx.checker` on the file parses it again (a third). Here the
 without weight bytes (a skeleton) and checked as such, and the bytes go straight from each
 tensor's memory to the file:
 
-- external data: every initializer's bytes go to `model.onnx_data` at page-aligned offsets, and
-  `model.onnx` is the skeleton with (location, offset, length) references;
+- external data: each initializer's bytes go to `model.onnx_data` at page-aligned offsets, and
+  `model.onnx` is the skeleton with (location, offset, length) references; initializers under
+  `EMBED_BELOW` bytes stay in `model.onnx` (ONNX Runtime's shape inference reads a Reshape's
+  constant target shape only from embedded data: falcon failed to load);
 - embedded: `model.onnx` is the skeleton followed, for each initializer, by the wire encoding of
   `ModelProto{graph{initializer: [tensor]}}`. Protobuf parsers merge a repeated singular message
   field and append repeated ones, so the file parses as one model whose initializers come in order.
@@ -38,6 +40,8 @@ def data_file_for(path: Path) -> str:
 
 ALIGN = 4096
 """External data offsets are page multiples, so a runtime can map each tensor directly."""
+EMBED_BELOW = 1 << 10
+"""With external data, initializers smaller than this stay in the model file."""
 
 _CHUNK = 1 << 24
 
@@ -111,6 +115,11 @@ def _write_external(out: IO[bytes], weights: Iterable[Weight], data_file: str) -
     offset = 0
     for weight in weights:
         size = nbytes(weight.tensor)
+        if size < EMBED_BELOW:
+            proto = weight.meta_proto()
+            proto.raw_data = bytes(tensor_bytes(weight.tensor))
+            protos.append(proto)
+            continue
         padding = -offset % ALIGN
         out.write(b"\0" * padding)
         offset += padding

@@ -1,0 +1,147 @@
+"""Loading an ONNX file into ONNX Runtime with its weights mapped from the file, not copied.
+
+ONNX Runtime copies the weights a model embeds (`raw_data`) into its own buffers, and on the
+way holds the parsed protobuf as well: BERT-base's 438 MB file costs 518 MB of resident memory
+once its session is up. Weights it reads from external data at a page-aligned offset are mapped
+from the file instead, and are resident only while read and reclaimable after. `in_place`
+turns an embedded file into that form without copying it: its protobuf is walked header by
+header, every field but the initializers' `raw_data` is kept, and each initializer becomes an
+external reference to its own bytes inside the file (location: the file itself, offset: where
+its raw_data starts). The ONNX backend's writer starts the raw_data of large weights on a page
+boundary (irc.backends.onnx.writer.ALIGN), so these map; a file from elsewhere loads the same
+way, its unaligned weights read into buffers.
+
+Same graph, same bytes: what ONNX Runtime runs is the artifact, reached by another path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from onnx import ModelProto, TensorProto
+
+_GRAPH = ModelProto.DESCRIPTOR.fields_by_name["graph"].number
+_INITIALIZER = 5  # GraphProto.initializer
+_RAW_DATA = TensorProto.DESCRIPTOR.fields_by_name["raw_data"].number
+_LENGTH_DELIMITED = 2
+MIN_BYTES = 1 << 16
+"""Smaller initializers stay embedded: ONNX Runtime's shape inference reads constant shape
+inputs (a Reshape's target) only from embedded data, and mapping saves nothing on them."""
+
+
+def in_place(path: Path) -> bytes:
+    """`path`'s model, its embedded initializers turned into references into `path` itself.
+
+    Load the result with the session option `session.model_external_initializers_file_folder_path`
+    set to `path`'s folder. Raises ValueError on a file that is not a protobuf.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    out = bytearray()
+    with path.open("rb") as handle:
+        for field, wire, start, end, head in _fields(handle, 0, size):
+            if field == _GRAPH and wire == _LENGTH_DELIMITED:
+                graph = _graph(handle, start, end, path.name)
+                out += _key(_GRAPH) + _varint(len(graph)) + graph
+            else:
+                out += _read(handle, head, end)
+    return bytes(out)
+
+
+def _graph(handle: IO[bytes], start: int, end: int, location: str) -> bytes:
+    out = bytearray()
+    for field, wire, value_start, value_end, head in _fields(handle, start, end):
+        if field == _INITIALIZER and wire == _LENGTH_DELIMITED:
+            tensor = _tensor(handle, value_start, value_end, location)
+            out += _key(_INITIALIZER) + _varint(len(tensor)) + tensor
+        else:
+            out += _read(handle, head, value_end)
+    return bytes(out)
+
+
+def _tensor(handle: IO[bytes], start: int, end: int, location: str) -> bytes:
+    kept = bytearray()
+    raw: tuple[int, int] | None = None
+    for field, wire, value_start, value_end, head in _fields(handle, start, end):
+        if field == _RAW_DATA and wire == _LENGTH_DELIMITED and value_end - value_start >= MIN_BYTES:
+            raw = (value_start, value_end - value_start)
+        else:
+            kept += _read(handle, head, value_end)
+    if raw is None:  # small, in typed fields (int64_data, ...) or already external: as it was
+        return bytes(kept)
+    tensor = TensorProto()
+    tensor.ParseFromString(bytes(kept))
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", str(raw[0])), ("length", str(raw[1]))):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    return tensor.SerializeToString()
+
+
+def _fields(handle: IO[bytes], start: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
+    """(field number, wire type, value start, value end, field start) of each field in
+    [start, end), reading only the headers."""
+    position = start
+    while position < end:
+        handle.seek(position)
+        head = handle.read(20)
+        key, used = _read_varint(head, 0)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            _, after = _read_varint(head, used)
+            value_start, value_end = position + used, position + after
+        elif wire == 1:
+            value_start, value_end = position + used, position + used + 8
+        elif wire == 5:
+            value_start, value_end = position + used, position + used + 4
+        elif wire == _LENGTH_DELIMITED:
+            length, after = _read_varint(head, used)
+            value_start = position + after
+            value_end = value_start + length
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire} at byte {position}")
+        if value_end > end:
+            raise ValueError(f"protobuf field at byte {position} runs past its message")
+        yield field, wire, value_start, value_end, position
+        position = value_end
+
+
+def _read(handle: IO[bytes], start: int, end: int) -> bytes:
+    handle.seek(start)
+    return handle.read(end - start)
+
+
+def _read_varint(buffer: bytes, position: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if position >= len(buffer) or shift > 63:
+            raise ValueError("malformed protobuf varint")
+        byte = buffer[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, position
+        shift += 7
+
+
+def _key(field: int) -> bytes:
+    return _varint(field << 3 | _LENGTH_DELIMITED)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low = value & 0x7F
+        value >>= 7
+        if not value:
+            out.append(low)
+            return bytes(out)
+        out.append(low | 0x80)
+
+
+def folder_option(path: Path) -> tuple[str, str]:
+    """The session config entry that resolves the references `in_place` made."""
+    return "session.model_external_initializers_file_folder_path", os.fspath(Path(path).resolve().parent)
