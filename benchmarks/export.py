@@ -95,10 +95,12 @@ def irc_export(folder: Path, task: str, out: Path, validate: bool, flags: tuple[
     validation."""
     command = [sys.executable, "-m", "irc.cli", "export", "--model", str(folder), "--task", task, *flags]
     if validate:
-        # Through the API, to read the validation stage's own time.
+        # Through the API, to read the validation stage's own time; ended as `irc export` ends
+        # (irc.cli.main.entry: no interpreter teardown).
         code = (
-            "import json, sys, irc.api as a, irc.progress as p; pr = p.Progress(enabled=False); "
-            "a.export(sys.argv[1], sys.argv[2], sys.argv[3], progress=pr); print(json.dumps(pr.timings))"
+            "import json, os, sys, irc.api as a, irc.progress as p; pr = p.Progress(enabled=False); "
+            "a.export(sys.argv[1], sys.argv[2], sys.argv[3], progress=pr); print(json.dumps(pr.timings)); "
+            "sys.stdout.flush(); os._exit(0)"
         )
         command = [sys.executable, "-c", code, str(folder), task, str(out)]
     else:
@@ -117,8 +119,17 @@ def torch_onnx_export(folder: Path, irc_out: Path, out: Path) -> Run:
     return run
 
 
-def optimum_export(python: str, folder: Path, task: str, out: Path) -> Run:
-    command = [python, "-m", "optimum.exporters.onnx", "--model", str(folder), "--task", task, str(out)]
+def optimum_export(python: str, folder: Path, task: str, out: Path, validate: bool) -> Run:
+    """Optimum's exporter in its own Python. Its CLI always validates, so the run without
+    validation calls `main_export(..., do_validation=False)`, the function the CLI wraps."""
+    if validate:
+        command = [python, "-m", "optimum.exporters.onnx", "--model", str(folder), "--task", task, str(out)]
+    else:
+        code = (
+            "import sys; from optimum.exporters.onnx import main_export; "
+            "main_export(sys.argv[1], output=sys.argv[3], task=sys.argv[2], do_validation=False)"
+        )
+        command = [python, "-c", code, str(folder), task, str(out)]
     run, _ = measure(command)
     run.size = artifact_bytes(out) if out.exists() else 0
     return run
@@ -220,14 +231,25 @@ def latency(case: str, artifacts: list[Path]) -> list[list[float]]:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def latency_worker(case: str, models: list[str]) -> None:
-    import numpy as np
+def _sessions(models: list[str], profile: str = "") -> list[Any]:
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    options.inter_op_num_threads = 1
-    sessions = [ort.InferenceSession(m, options, providers=["CPUExecutionProvider"]) for m in models]
+    sessions = []
+    for i, model in enumerate(models):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = THREADS
+        options.inter_op_num_threads = 1
+        if profile:
+            options.enable_profiling = True
+            options.profile_file_prefix = f"{profile}-{i}"
+        sessions.append(ort.InferenceSession(model, options, providers=["CPUExecutionProvider"]))
+    return sessions
+
+
+def latency_worker(case: str, models: list[str]) -> None:
+    import numpy as np
+
+    sessions = _sessions(models)
     rng = np.random.default_rng(0)
     results = []
     for _label, sizes in LATENCY[case]:
@@ -249,6 +271,59 @@ def latency_worker(case: str, models: list[str]) -> None:
     print(json.dumps(results))
 
 
+PROFILE_CALLS = 20
+
+
+def profile_worker(case: str, models: list[str]) -> None:
+    """Each artifact's ONNX Runtime kernel time by op type at the case's first latency setting
+    (ORT's own profiler, `PROFILE_CALLS` calls after a warm-up), as JSON: where the time goes."""
+    import collections
+
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sessions = _sessions(models, profile=str(Path(tmp) / "ort"))
+        _, sizes = LATENCY[case][0]
+        result = []
+        for session in sessions:
+            feed = _feeds(session, sizes, np.random.default_rng(0))
+            for _ in range(3 + PROFILE_CALLS):
+                session.run(None, feed)
+            events = json.loads(Path(session.end_profiling()).read_text())
+            kernels: collections.Counter[str] = collections.Counter()
+            runs = [e["dur"] for e in events if e.get("cat") == "Session" and e["name"] == "model_run"]
+            for event in events:
+                if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+                    kernels[event["args"]["op_name"]] += event["dur"]
+            calls = len(runs)
+            result.append(
+                {
+                    "run_ms": sum(runs) / calls / 1000,
+                    "ops_ms": {op: d / calls / 1000 for op, d in kernels.most_common()},
+                }
+            )
+    print(json.dumps(result))
+
+
+def profile_rows(case: str, name: str, artifacts: list[Path], labels: list[str]) -> list[str]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", "profile", case]
+    run, stdout = measure(command + [str(a / "model.onnx") for a in artifacts])
+    if run.error:
+        return [f"| {name} | ORT profile failed | {run.error} | | |"]
+    rows = []
+    setting = LATENCY[case][0][0]
+    for label, found in zip(labels, json.loads(stdout.strip().splitlines()[-1]), strict=True):
+        ops = found["ops_ms"]
+        total = sum(ops.values())
+        gemm = sum(ms for op, ms in ops.items() if op in ("MatMul", "Gemm", "FusedMatMul", "FusedGemm"))
+        top = ", ".join(f"{op} {ms:.1f}" for op, ms in list(ops.items())[:6])
+        rows.append(
+            f"| {name} | ORT profile, {setting}, {label}: ms per call; kernels; of which MatMul/Gemm "
+            f"| {found['run_ms']:.1f}; {total:.1f}; {gemm:.1f} ({gemm / total:.0%}) | {top} | |"
+        )
+    return rows
+
+
 def _feeds(session: Any, sizes: dict[str, int], rng: Any) -> dict[str, Any]:
     import numpy as np
 
@@ -263,6 +338,10 @@ def _feeds(session: Any, sizes: dict[str, int], rng: Any) -> dict[str, Any]:
             feeds[arg.name] = np.ones((sizes["batch"], total), dtype=np.int64)
         elif arg.name == "token_type_ids":
             feeds[arg.name] = np.zeros((sizes["batch"], sizes["sequence"]), dtype=np.int64)
+        elif arg.name == "position_ids":  # Optimum's decoders take them
+            start = sizes.get("past_sequence", 0)
+            positions = np.arange(start, start + sizes["sequence"], dtype=np.int64)
+            feeds[arg.name] = np.broadcast_to(positions, (sizes["batch"], sizes["sequence"])).copy()
         else:
             feeds[arg.name] = rng.integers(0, 1000, (sizes["batch"], sizes["sequence"]), dtype=np.int64)
     return feeds
@@ -285,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += [header, "|" + " --- |" * (header.count("|") - 1)]
     with tempfile.TemporaryDirectory(prefix="irc-bench-") as tmp:
         for case in args.only:
-            rows += bench_case(case, cache, Path(tmp), args.optimum)
+            rows += bench_case(case, cache, Path(tmp), args.optimum, args.profile)
             print("\n".join(rows[-1:]), file=sys.stderr)
     print(
         f"irc export benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
@@ -295,14 +374,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None) -> list[str]:
+def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None, profile: bool = False) -> list[str]:
     irc_task, optimum_task = CASES[case]
     folder = make(case, cache / case)
     ckpt = checkpoint_bytes(folder)
     quiet = irc_export(folder, irc_task, tmp / f"{case}-irc", validate=False)
     checked = irc_export(folder, irc_task, tmp / f"{case}-irc-validated", validate=True)
     other = torch_onnx_export(folder, tmp / f"{case}-irc", tmp / f"{case}-torch-onnx")
-    opt = optimum_export(optimum, folder, optimum_task, tmp / f"{case}-optimum") if optimum else None
+    opt = opt_checked = None
+    if optimum:
+        opt = optimum_export(optimum, folder, optimum_task, tmp / f"{case}-optimum", validate=False)
+        opt_checked = optimum_export(
+            optimum, folder, optimum_task, tmp / f"{case}-optimum-validated", validate=True
+        )
     name = f"{case} ({irc_task}, {ckpt / 1e6:.0f} MB)"
 
     def row(measure: str, a: float, b: float, c: float | None, fmt: str) -> str:
@@ -312,7 +396,8 @@ def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None) -> list[s
         return "| " + " | ".join(cells) + " |"
 
     rows = []
-    for run, who in ((quiet, "irc"), (checked, "irc (validated)"), (other, "torch.onnx"), (opt, "optimum")):
+    runs = ((quiet, "irc"), (checked, "irc (validated)"), (other, "torch.onnx"), (opt, "optimum"))
+    for run, who in (*runs, (opt_checked, "optimum (validated)")):
         if run is not None and run.error:
             rows.append(f"| {name} | {who} failed | {run.error} | | |")
     rows.append(row("export wall s (no validation)", quiet.wall, other.wall, opt and opt.wall, "{:.1f}"))
@@ -326,12 +411,22 @@ def bench_case(case: str, cache: Path, tmp: Path, optimum: str | None) -> list[s
         f"| {name} | irc with validation: wall s, peak RSS / checkpoint | {checked.wall:.1f} s, "
         f"{checked.rss / ckpt:.2f}x | | validate stage {checked.extra.get('validate', float('nan')):.1f} s |"
     )
+    if opt_checked is not None:
+        # Optimum's CLI validates too: the like-for-like comparison of a validated export.
+        rows.append(
+            row("export wall s, with validation", checked.wall, float("nan"), opt_checked.wall, "{:.1f}")
+        )
+        rows.append(
+            row("peak RSS / checkpoint, with validation", checked.rss / ckpt, float("nan"),
+                opt_checked.rss / ckpt, "{:.2f}")
+        )  # fmt: skip
     rows.append(row("artifact MB", quiet.size / 1e6, other.size / 1e6, opt and opt.size / 1e6, "{:.0f}"))
     rows.append(
         row("artifact / checkpoint", quiet.size / ckpt, other.size / ckpt, opt and opt.size / ckpt, "{:.3f}")
     )
     if case in LATENCY and not quiet.error and not other.error:
-        rows += latency_rows(case, name, folder, irc_task, tmp, row)
+        with_optimum = opt is not None and not opt.error
+        rows += latency_rows(case, name, folder, irc_task, tmp, row, with_optimum, profile)
     return rows
 
 
@@ -341,8 +436,20 @@ opset 23 lowers attention to one ONNX Attention op; --ort-fusions adds com.micro
 `--dtype float16` (for the HALF cases) halves the weights."""
 
 
-def latency_rows(case: str, name: str, folder: Path, irc_task: str, tmp: Path, row: Any) -> list[str]:
+def latency_rows(
+    case: str,
+    name: str,
+    folder: Path,
+    irc_task: str,
+    tmp: Path,
+    row: Any,
+    with_optimum: bool = False,
+    profile: bool = False,
+) -> list[str]:
     artifacts = [tmp / f"{case}-irc", tmp / f"{case}-torch-onnx"]
+    if with_optimum:
+        artifacts.append(tmp / f"{case}-optimum")
+    first_variant = len(artifacts)
     labels = []
     rows = []
     variants = dict(VARIANTS)
@@ -362,16 +469,20 @@ def latency_rows(case: str, name: str, folder: Path, irc_task: str, tmp: Path, r
     half = labels.index("irc --dtype float16") if "irc --dtype float16" in labels else None
     versus = []
     for (setting, _), ms in zip(LATENCY[case], latency(case, artifacts), strict=True):
-        rows.append(row(f"ORT ms, {setting}", ms[0], ms[1], None, "{:.2f}"))
-        for label, variant in zip(labels, ms[2:], strict=True):
-            rows.append(row(f"ORT ms, {setting}, {label}", variant, ms[1], None, "{:.2f}"))
+        optimum_ms = ms[2] if with_optimum else None
+        rows.append(row(f"ORT ms, {setting}", ms[0], ms[1], optimum_ms, "{:.2f}"))
+        for label, variant in zip(labels, ms[first_variant:], strict=True):
+            rows.append(row(f"ORT ms, {setting}, {label}", variant, ms[1], optimum_ms, "{:.2f}"))
         if half is not None:
-            versus.append(f"ORT {setting} {ratio(ms[2 + half], ms[0])}")
+            versus.append(f"ORT {setting} {ratio(ms[first_variant + half], ms[0])}")
     if half is not None:
-        sizes = ratio(artifact_bytes(artifacts[2 + half]), artifact_bytes(artifacts[0]))
+        sizes = ratio(artifact_bytes(artifacts[first_variant + half]), artifact_bytes(artifacts[0]))
         rows.append(
             f"| {name} | irc --dtype float16 / irc float32 | artifact {sizes}, {', '.join(versus)} | | |"
         )
+    if profile:
+        who = ["irc", "torch.onnx"] + (["optimum"] if with_optimum else []) + labels
+        rows += profile_rows(case, name, artifacts, who)
     return rows
 
 
@@ -384,6 +495,8 @@ def _worker(kind: str, rest: list[str]) -> int:
         torch_onnx_worker(*rest)
     elif kind == "latency":
         latency_worker(rest[0], rest[1:])
+    elif kind == "profile":
+        profile_worker(rest[0], rest[1:])
     return 0
 
 
@@ -391,7 +504,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/irc-bench"))
     parser.add_argument("--only", nargs="+", default=list(CASES), choices=list(CASES))
-    parser.add_argument("--optimum", help="a Python with optimum[exporters] installed (transformers 4.x)")
+    parser.add_argument(
+        "--optimum",
+        help="a Python with Optimum's ONNX exporter (transformers 4.x), e.g. a venv with\n"
+        "torch==2.13.0 'transformers<5' optimum-onnx",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print each artifact's ONNX Runtime kernel time by op type (ORT's profiler)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
