@@ -1,17 +1,20 @@
-"""irc against torch.onnx (dynamo) on real-size checkpoints, side by side in one run.
+"""irc against torch.onnx (dynamo) and Optimum on real-size checkpoints, side by side in one run.
 
     python benchmarks/export.py [--cache ~/.cache/irc-bench] [--only bert-base gpt2 t5-small]
-                                [--optimum /path/to/venv/bin/python]
+                                [--optimum /path/to/venv/bin/python] [--profile]
 
 On first use it writes random-init checkpoints of real sizes (BERT-base, GPT-2 124M, T5-small)
 with `save_pretrained` into the cache folder. Then for each one, in fresh subprocesses, one after
 the other: `irc export --no-validate`, `irc export` with validation, `torch.onnx.export(...,
-dynamo=True)` (and Optimum's exporter when `--optimum` names a Python that has it), and prints
-ratios irc/other: export wall time, peak RSS of the export process (also over the checkpoint
-size), artifact bytes (also over the checkpoint's weights), ONNX Runtime latency with 2 threads
-(BERT-base batch 1 and 8 at sequence 128; GPT-2 one decode step after a 128-token past, irc's
-causal-lm-with-past against torch.onnx's export of the same with-past signature), and irc's
-validation time. Peak RSS is the child's `ru_maxrss` from `wait4`.
+dynamo=True)`, and, when `--optimum` names a Python that has Optimum's ONNX exporter (it pins
+transformers 4.x, so it lives in its own virtualenv), Optimum without validation
+(`main_export(..., do_validation=False)`) and with it (its CLI). It prints ratios irc/other:
+export wall time, peak RSS of the export process (also over the checkpoint size), artifact
+bytes (also over the checkpoint's weights), ONNX Runtime latency with 2 threads (BERT-base batch
+1 and 8 at sequence 128; GPT-2 one decode step after a 128-token past, with-past artifacts on
+every side), and validation time. Peak RSS is the child's `ru_maxrss` from `wait4`. irc's
+artifact is also exported with `--opset 23`, `--ort-fusions` and (BERT-base) `--dtype float16`,
+timed in the same latency runs. `--profile` adds each artifact's ORT kernel time by op type.
 
 torch.onnx gets the care irc gives itself: `torch.no_grad()`, `use_cache=False` for no-cache
 tasks, the same inputs (names and trace sizes as in irc's `irc.json`), dynamic dims for every
@@ -239,6 +242,9 @@ def _sessions(models: list[str], profile: str = "") -> list[Any]:
         options = ort.SessionOptions()
         options.intra_op_num_threads = THREADS
         options.inter_op_num_threads = 1
+        # Sessions are timed in turn; a pool that spins after its run steals the 2 cores from the
+        # next session's (BERT-base batch 1: every artifact 35% slower, ratios unchanged).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if profile:
             options.enable_profiling = True
             options.profile_file_prefix = f"{profile}-{i}"
