@@ -851,7 +851,11 @@ def _neuron_manifest(folder: Path, graph: Any, pipelines: list[str]) -> dict[str
 
 
 def _reload(
-    artifact: str | Path, model: str | Path | None, component: str | None, progress: Progress
+    artifact: str | Path,
+    model: str | Path | None,
+    component: str | None,
+    progress: Progress,
+    trust_remote_code: bool = False,
 ) -> tuple[Any, Traced, dict[str, Any]]:
     """The backend, the re-traced model (after the artifact's pipeline) and the manifest of an
     artifact folder; `model` replaces the manifest's source when that is not a folder here, and
@@ -883,6 +887,7 @@ def _reload(
         component=component,
         batch_size=sizes.get("batch", DEFAULT_BATCH),
         sequence_length=sizes.get("sequence", DEFAULT_SEQUENCE),
+        trust_remote_code=trust_remote_code,
         progress=progress,
     )
     run_pipeline(traced.graph, manifest.get("pipeline", ""), progress=progress)
@@ -895,16 +900,18 @@ def bisect(
     model: str | Path | None = None,
     component: str | None = None,
     atol: float | None = None,
+    trust_remote_code: bool = False,
     progress: Progress = QUIET,
 ) -> Any:
     """Name the first IR node whose output differs between the artifact's backend and the IR
     interpreter, re-lowering the model as its manifest (`irc.json`) says; an
     `irc.validate.bisect.BisectResult`. `component` picks one model of a multi-model artifact
-    (`decoder_with_past_model`, say)."""
+    (`decoder_with_past_model`, say); `trust_remote_code` as for `export`, for a checkpoint that
+    brings its own model code."""
     from irc.validate import validation_sizes
     from irc.validate.bisect import bisect_graph
 
-    target, traced, manifest = _reload(artifact, model, component, progress)
+    target, traced, manifest = _reload(artifact, model, component, progress, trust_remote_code)
     inputs = traced.make_inputs(validation_sizes(traced.sizes)[0], seed=1)
     tolerance = traced.loaded.task.atol if atol is None else atol
     with progress.stage("bisect", f"{len(traced.graph)} nodes on {target.name}"):

@@ -84,3 +84,11 @@ def test_flag_runs_the_checkpoint_code(tmp_path: Path) -> None:
     assert sentinel.read_text() == "the checkpoint's code ran"
     assert (out / "model.onnx").is_file()
     assert json.loads((out / "irc.json").read_text())["validation"]["passed"] is True
+    # Bisecting the artifact re-traces the model, so it asks for the flag too.
+    bisect = [sys.executable, "-m", "irc.cli", "validate", "--bisect", str(out)]
+    refused = subprocess.run(bisect, capture_output=True, text=True, env=env, timeout=600)
+    assert refused.returncode == 2 and "--trust-remote-code" in refused.stderr, refused.stderr
+    proc = subprocess.run(
+        [*bisect, "--trust-remote-code"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from irc.cli.common import add_trust_remote_code
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -19,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", "-m", default=None, help="checkpoint folder, if irc.json's is not usable")
     parser.add_argument("--component", default=None, help="which model of a multi-model artifact")
     parser.add_argument("--atol", type=float, default=None, help="tolerance (default: the task's)")
+    add_trust_remote_code(parser)
     parser.set_defaults(run=run)
 
 
@@ -27,7 +30,12 @@ def run(args: argparse.Namespace) -> int:
     from irc.progress import Progress
 
     result = bisect(
-        args.artifact, model=args.model, component=args.component, atol=args.atol, progress=Progress()
+        args.artifact,
+        model=args.model,
+        component=args.component,
+        atol=args.atol,
+        trust_remote_code=args.trust_remote_code,
+        progress=Progress(),
     )
     print(result.format())
     return 1 if result.divergence is not None else 0
