@@ -77,10 +77,12 @@ def trace_components(
     sequence_length: int = DEFAULT_SEQUENCE,
     trust_remote_code: bool = False,
     progress: Progress = QUIET,
+    single: bool = False,
 ) -> list[Traced]:
     """Load (if a path) and trace `model` for `task` (None: the checkpoint's own head): one
     Traced per artifact file, usually one (`model`); `seq2seq-lm-with-past` has four, of which
-    `component` picks one."""
+    `component` picks one. With `single`, a task of several models and no `component` is an
+    IrcError, raised before anything is traced."""
     from irc.frontend.loading import load
 
     _check_sizes(batch_size, sequence_length)
@@ -96,6 +98,10 @@ def trace_components(
     if component is not None and component not in names:
         raise IrcError(
             f"{loaded.task.name} has no component {component!r}; its components are {', '.join(names)}."
+        )
+    if single and component is None and len(names) > 1:
+        raise IrcError(
+            f"{loaded.task.name} exports the components {', '.join(names)}; name one with --component."
         )
     return [
         _trace_one(loaded, name, specs, wrap, batch_size, sequence_length, progress)
@@ -115,10 +121,6 @@ def trace_model(
     progress: Progress = QUIET,
 ) -> Traced:
     """The traced model for `task`; for multi-model tasks, `component` names which one."""
-    if component is None and task == "seq2seq-lm-with-past":
-        from irc.frontend.seq2seq import COMPONENTS
-
-        raise IrcError(f"{task} exports the components {', '.join(COMPONENTS)}; name one with --component.")
     (traced,) = trace_components(
         model,
         task,
@@ -127,6 +129,7 @@ def trace_model(
         sequence_length=sequence_length,
         trust_remote_code=trust_remote_code,
         progress=progress,
+        single=True,
     )
     return traced
 
