@@ -21,12 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from onnx import ModelProto, TensorProto
+from onnx import TensorProto
 
-_GRAPH = ModelProto.DESCRIPTOR.fields_by_name["graph"].number
-_INITIALIZER = 5  # GraphProto.initializer
-_RAW_DATA = TensorProto.DESCRIPTOR.fields_by_name["raw_data"].number
-_LENGTH_DELIMITED = 2
+from irc.backends.onnx.wire import GRAPH, INITIALIZER, LENGTH_DELIMITED, RAW_DATA, key, read_varint, varint
+
 MIN_BYTES = 1 << 16
 """Smaller initializers stay embedded: ONNX Runtime's shape inference reads constant shape
 inputs (a Reshape's target) only from embedded data, and mapping saves nothing on them."""
@@ -43,9 +41,9 @@ def in_place(path: Path) -> bytes:
     out = bytearray()
     with path.open("rb") as handle:
         for field, wire, start, end, head in _fields(handle, 0, size):
-            if field == _GRAPH and wire == _LENGTH_DELIMITED:
+            if field == GRAPH and wire == LENGTH_DELIMITED:
                 graph = _graph(handle, start, end, path.name)
-                out += _key(_GRAPH) + _varint(len(graph)) + graph
+                out += key(GRAPH) + varint(len(graph)) + graph
             else:
                 out += _read(handle, head, end)
     return bytes(out)
@@ -54,9 +52,9 @@ def in_place(path: Path) -> bytes:
 def _graph(handle: IO[bytes], start: int, end: int, location: str) -> bytes:
     out = bytearray()
     for field, wire, value_start, value_end, head in _fields(handle, start, end):
-        if field == _INITIALIZER and wire == _LENGTH_DELIMITED:
+        if field == INITIALIZER and wire == LENGTH_DELIMITED:
             tensor = _tensor(handle, value_start, value_end, location)
-            out += _key(_INITIALIZER) + _varint(len(tensor)) + tensor
+            out += key(INITIALIZER) + varint(len(tensor)) + tensor
         else:
             out += _read(handle, head, value_end)
     return bytes(out)
@@ -66,7 +64,7 @@ def _tensor(handle: IO[bytes], start: int, end: int, location: str) -> bytes:
     kept = bytearray()
     raw: tuple[int, int] | None = None
     for field, wire, value_start, value_end, head in _fields(handle, start, end):
-        if field == _RAW_DATA and wire == _LENGTH_DELIMITED and value_end - value_start >= MIN_BYTES:
+        if field == RAW_DATA and wire == LENGTH_DELIMITED and value_end - value_start >= MIN_BYTES:
             raw = (value_start, value_end - value_start)
         else:
             kept += _read(handle, head, value_end)
@@ -75,9 +73,9 @@ def _tensor(handle: IO[bytes], start: int, end: int, location: str) -> bytes:
     tensor = TensorProto()
     tensor.ParseFromString(bytes(kept))
     tensor.data_location = TensorProto.EXTERNAL
-    for key, value in (("location", location), ("offset", str(raw[0])), ("length", str(raw[1]))):
+    for name, value in (("location", location), ("offset", str(raw[0])), ("length", str(raw[1]))):
         entry = tensor.external_data.add()
-        entry.key, entry.value = key, value
+        entry.key, entry.value = name, value
     return tensor.SerializeToString()
 
 
@@ -88,17 +86,17 @@ def _fields(handle: IO[bytes], start: int, end: int) -> Iterator[tuple[int, int,
     while position < end:
         handle.seek(position)
         head = handle.read(20)
-        key, used = _read_varint(head, 0)
-        field, wire = key >> 3, key & 7
+        tag, used = read_varint(head, 0)
+        field, wire = tag >> 3, tag & 7
         if wire == 0:
-            _, after = _read_varint(head, used)
+            _, after = read_varint(head, used)
             value_start, value_end = position + used, position + after
         elif wire == 1:
             value_start, value_end = position + used, position + used + 8
         elif wire == 5:
             value_start, value_end = position + used, position + used + 4
-        elif wire == _LENGTH_DELIMITED:
-            length, after = _read_varint(head, used)
+        elif wire == LENGTH_DELIMITED:
+            length, after = read_varint(head, used)
             value_start = position + after
             value_end = value_start + length
         else:
@@ -112,34 +110,6 @@ def _fields(handle: IO[bytes], start: int, end: int) -> Iterator[tuple[int, int,
 def _read(handle: IO[bytes], start: int, end: int) -> bytes:
     handle.seek(start)
     return handle.read(end - start)
-
-
-def _read_varint(buffer: bytes, position: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if position >= len(buffer) or shift > 63:
-            raise ValueError("malformed protobuf varint")
-        byte = buffer[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, position
-        shift += 7
-
-
-def _key(field: int) -> bytes:
-    return _varint(field << 3 | _LENGTH_DELIMITED)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = value & 0x7F
-        value >>= 7
-        if not value:
-            out.append(low)
-            return bytes(out)
-        out.append(low | 0x80)
 
 
 def folder_option(path: Path) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from typing import IO, Any
 import onnx
 from onnx import TensorProto
 
+from irc.backends.onnx.wire import GRAPH, INITIALIZER, RAW_DATA, key, varint
 from irc.memory import mappings_held, page_out, page_out_tensors
 
 DATA_FILE = "model.onnx_data"
@@ -126,41 +127,21 @@ def _write_external(out: IO[bytes], weights: Iterable[Weight], data_file: str) -
         _stream(out, weight.tensor)
         proto = weight.meta_proto()
         proto.data_location = TensorProto.EXTERNAL
-        for key, value in (("location", data_file), ("offset", str(offset)), ("length", str(size))):
+        for name, value in (("location", data_file), ("offset", str(offset)), ("length", str(size))):
             entry = proto.external_data.add()
-            entry.key, entry.value = key, value
+            entry.key, entry.value = name, value
         protos.append(proto)
         offset += size
     return protos
 
 
-_RAW_DATA = TensorProto.DESCRIPTOR.fields_by_name["raw_data"].number
-_INITIALIZER = onnx.GraphProto.DESCRIPTOR.fields_by_name["initializer"].number
-_GRAPH = onnx.ModelProto.DESCRIPTOR.fields_by_name["graph"].number
-
-
 def _write_embedded(out: IO[bytes], weight: Weight) -> None:
     size = nbytes(weight.tensor)
-    head = weight.meta_proto().SerializeToString() + _key(_RAW_DATA) + _varint(size)
+    head = weight.meta_proto().SerializeToString() + key(RAW_DATA) + varint(size)
     tensor_len = len(head) + size
-    in_graph = _key(_INITIALIZER) + _varint(tensor_len)
-    out.write(_key(_GRAPH) + _varint(len(in_graph) + tensor_len) + in_graph + head)
+    in_graph = key(INITIALIZER) + varint(tensor_len)
+    out.write(key(GRAPH) + varint(len(in_graph) + tensor_len) + in_graph + head)
     _stream(out, weight.tensor)
-
-
-def _key(field: int) -> bytes:
-    return _varint(field << 3 | 2)  # wire type 2: length-delimited
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = value & 0x7F
-        value >>= 7
-        if not value:
-            out.append(low)
-            return bytes(out)
-        out.append(low | 0x80)
 
 
 def _stream(out: IO[bytes], tensor: Any) -> None:
