@@ -58,8 +58,9 @@ def mappings_held() -> Iterator[None]:
 
     For callers that keep the tensors they page out alive throughout (the ONNX writer pages out
     each 16 MB chunk it has written: 278 calls and 1 ms of /proc/self/maps each for BERT-base), so
-    no mapping seen here can be unmapped and its address reused by anonymous memory meanwhile.
-    A range not found is looked up again, since new mappings may appear.
+    the mappings of those tensors stay as they were seen. A range not found is looked up again,
+    since new mappings may appear. Were another file unmapped meanwhile and its addresses reused
+    by anonymous memory that then got paged out, MADV_PAGEOUT would swap that memory, not lose it.
     """
     _HELD.append([])
     try:

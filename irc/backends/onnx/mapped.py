@@ -2,14 +2,13 @@
 
 ONNX Runtime copies the weights a model embeds (`raw_data`) into its own buffers, and on the
 way holds the parsed protobuf as well: BERT-base's 438 MB file costs 518 MB of resident memory
-once its session is up. Weights it reads from external data at a page-aligned offset are mapped
-from the file instead, and are resident only while read and reclaimable after. `in_place`
-turns an embedded file into that form without copying it: its protobuf is walked header by
-header, every field but the initializers' `raw_data` is kept, and each initializer becomes an
-external reference to its own bytes inside the file (location: the file itself, offset: where
-its raw_data starts). The ONNX backend's writer starts the raw_data of large weights on a page
-boundary (irc.backends.onnx.writer.ALIGN), so these map; a file from elsewhere loads the same
-way, its unaligned weights read into buffers.
+once its session is up. Weights it reads from external data are mapped from the file instead
+(ONNX Runtime 1.32 on Linux maps them whatever their offset's alignment), resident only once
+read and reclaimable after: the same session is 70 MB until it runs. `in_place` turns an
+embedded file into that form without copying it: its protobuf is walked header by header, every
+field but the initializers' `raw_data` is kept, and each large initializer becomes an external
+reference to its own bytes inside the file (location: the file itself, offset: where its
+raw_data starts). Any ONNX file works, irc's or not.
 
 Same graph, same bytes: what ONNX Runtime runs is the artifact, reached by another path.
 """
