@@ -366,19 +366,26 @@ def export(
         {p.component: p.graph for p in parts},
     )
     if failed:
-        kept = (
-            f" The artifact was kept at {out} (--keep-failed)."
-            if keep_failed
-            else " No artifact was written."
-        )
-        error = ValidationError(
-            f"the {backend} artifact disagrees with the model beyond atol (max abs diff "
-            f"{report.max_abs_diff():.3g}); see the validation log above.{kept}"
-        )
-        error.report = report  # type: ignore[attr-defined]
-        error.result = result  # type: ignore[attr-defined]
-        raise error
+        raise _disagrees(f"the {backend} artifact", result, keep_failed)
     return result
+
+
+def _disagrees(what: str, result: ExportResult, keep_failed: bool) -> ValidationError:
+    """The error for a failed validation, carrying the report and the result."""
+    report = result.report
+    assert report is not None
+    kept = (
+        f" The artifact was kept at {result.output} (--keep-failed)."
+        if keep_failed
+        else " No artifact was written."
+    )
+    error = ValidationError(
+        f"{what} disagrees with the model beyond atol (max abs diff {report.max_abs_diff():.3g}); "
+        f"see the validation log above.{kept}"
+    )
+    error.report = report  # type: ignore[attr-defined]
+    error.result = result  # type: ignore[attr-defined]
+    return error
 
 
 @dataclass(frozen=True)
@@ -747,19 +754,9 @@ def export_neuron(
             publish(staging, out)
     result = ExportResult(out, out / artifact.name, graphs[-1], report, dict(progress.timings), manifest)
     if failed:
-        assert report is not None
-        error = ValidationError(
-            f"the neuron artifact (static TorchScript through the padding runner) disagrees with the "
-            f"model beyond atol (max abs diff {report.max_abs_diff():.3g}); see the validation log above."
-            + (
-                f" The artifact was kept at {out} (--keep-failed)."
-                if keep_failed
-                else " No artifact was written."
-            )
+        raise _disagrees(
+            "the neuron artifact (static TorchScript through the padding runner)", result, keep_failed
         )
-        error.report = report  # type: ignore[attr-defined]
-        error.result = result  # type: ignore[attr-defined]
-        raise error
     if missing is not None:
         written = ", ".join(b["model"] for b in manifest["buckets"])
         checked = "validated on the CPU through the padding runner, " if report is not None else ""

@@ -143,8 +143,8 @@ def checkpoint_record_soon(source: str) -> Callable[[], dict[str, Any]]:
     def work() -> None:
         try:
             result["record"] = checkpoint_record(source)
-        except OSError as exc:  # read again, and reported, by the caller
-            result["error"] = exc
+        except OSError:  # read again by `wait`, which raises it where the caller sees it
+            pass
 
     thread = threading.Thread(target=work, name="irc-checkpoint-sha256", daemon=True)
     thread.start()

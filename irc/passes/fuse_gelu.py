@@ -45,27 +45,40 @@ def _is(literal: Arg, constant: float) -> bool:
     return type(literal) in (int, float) and math.isclose(literal, constant, rel_tol=1e-6)
 
 
-class TanhGelu(RewritePattern):
-    """%y = (%x * 0.5) * (1 + tanh(sqrt(2/pi) * (%x + 0.044715 * %x ** 3)))
-    ->  %y = aten.gelu(%x, approximate="tanh")"""
+class _GeluPattern(RewritePattern):
+    """`(%x * 0.5) * cdf(%x)`, either operand order, into `aten.gelu(%x, **attrs)`; subclasses
+    say what the cdf term looks like."""
 
     ops = ("aten.mul.Tensor",)
+    form = ""
+    attrs: dict[str, str] = {}
 
     def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
         if len(node.args) != 2:
             return rewriter.fail("not a binary mul")
         for half, cdf in (node.args, node.args[::-1]):
             x = _times(half, 0.5)
-            if x is not None and self._is_tanh_cdf(cdf, x):
+            if x is not None and self.is_cdf(cdf, x):
                 break
         else:
-            return rewriter.fail("not (x * 0.5) * (1 + tanh(...)) over one x")
+            return rewriter.fail(f"not {self.form} over one x")
         if why := check_type(x, dtype=node.output.tensor_type.dtype):
             return rewriter.fail(why)
-        gelu = rewriter.create("aten.gelu", (x,), {"approximate": "tanh"}, types=[node.output.type])
+        gelu = rewriter.create("aten.gelu", (x,), dict(self.attrs), types=[node.output.type])
         rewriter.replace_node(node, [gelu.output])
 
-    def _is_tanh_cdf(self, cdf: Arg, x: Value) -> bool:
+    def is_cdf(self, cdf: Arg, x: Value) -> bool:
+        raise NotImplementedError
+
+
+class TanhGelu(_GeluPattern):
+    """%y = (%x * 0.5) * (1 + tanh(sqrt(2/pi) * (%x + 0.044715 * %x ** 3)))
+    ->  %y = aten.gelu(%x, approximate="tanh")"""
+
+    form = "(x * 0.5) * (1 + tanh(...))"
+    attrs = {"approximate": "tanh"}
+
+    def is_cdf(self, cdf: Arg, x: Value) -> bool:
         tanh_out = _plus(cdf, 1.0)
         tanh = producer(tanh_out, "aten.tanh")
         if tanh is None or check_uses(tanh.output, 1):
@@ -86,25 +99,16 @@ class TanhGelu(RewritePattern):
         return power.args[0] is x and _is(power.args[1], 3.0)
 
 
-class ErfGelu(RewritePattern):
+class ErfGelu(_GeluPattern):
     """%y = (%x * 0.5) * (1 + erf(%x * (1 / sqrt(2))))  ->  %y = aten.gelu(%x)"""
 
-    ops = ("aten.mul.Tensor",)
+    form = "(x * 0.5) * (1 + erf(x / sqrt(2)))"
 
-    def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
-        if len(node.args) != 2:
-            return rewriter.fail("not a binary mul")
-        for half, cdf in (node.args, node.args[::-1]):
-            x = _times(half, 0.5)
-            erf = producer(_plus(cdf, 1.0), "aten.erf")
-            if x is None or erf is None or check_uses(erf.output, 1):
-                continue
-            if _times(erf.args[0], math.sqrt(0.5)) is x or _over(erf.args[0], math.sqrt(2)) is x:
-                break
-        else:
-            return rewriter.fail("not (x * 0.5) * (1 + erf(x / sqrt(2))) over one x")
-        gelu = rewriter.create("aten.gelu", (x,), types=[node.output.type])
-        rewriter.replace_node(node, [gelu.output])
+    def is_cdf(self, cdf: Arg, x: Value) -> bool:
+        erf = producer(_plus(cdf, 1.0), "aten.erf")
+        if erf is None or check_uses(erf.output, 1):
+            return False
+        return _times(erf.args[0], math.sqrt(0.5)) is x or _over(erf.args[0], math.sqrt(2)) is x
 
 
 def _over(value: Arg, constant: float) -> Value | None:
