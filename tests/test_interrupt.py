@@ -24,6 +24,16 @@ from tests.models import tiny_checkpoint
 TIMEOUT = 300.0
 
 
+def _default_signals() -> None:
+    """Run in the child before exec: SIGINT and SIGTERM do what they do at a terminal.
+
+    A background job of a non-interactive shell (`nohup pytest &`) starts with SIGINT ignored,
+    and an ignored disposition survives exec, so the export would never see the Ctrl-C these
+    tests send; the test sets the disposition it relies on instead of inheriting it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
@@ -77,6 +87,7 @@ def test_interrupted_export_leaves_nothing(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=slave,
+        preexec_fn=_default_signals,
     )
     os.close(slave)
     deadline = time.monotonic() + TIMEOUT
@@ -110,7 +121,11 @@ def test_sigkill_leftovers_are_removed_by_the_next_export(tmp_path: Path, checkp
     master, slave = pty.openpty()
     argv = [sys.executable, "-m", "irc.cli", "export", "--model", str(checkpoint), "--task", "causal-lm"]
     proc = subprocess.Popen(
-        [*argv, str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave
+        [*argv, str(out)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        preexec_fn=_default_signals,
     )
     os.close(slave)
     try:
