@@ -14,41 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from irc.errors import IrcError, ValidationError
+from irc.frontend.traced import (
+    DEFAULT_BATCH,
+    DEFAULT_SEQUENCE,
+    Traced,
+    trace_components,
+    trace_model,
+)
 from irc.progress import QUIET, Progress
-
-DEFAULT_BATCH = 2
-DEFAULT_SEQUENCE = 8
-OTHER_TRACE_SIZES = {"num_choices": 3, "decoder_sequence": 6, "past_sequence": 5}
-"""Trace sizes of the dims the CLI has no flag for; distinct from the defaults above so that
-torch.export cannot mistake one dim for another."""
-
-
-@dataclass
-class Traced:
-    """A traced model: the IR graph plus what validation needs to rebuild inputs and rerun."""
-
-    graph: Any
-    loaded: Any
-    specs: tuple[Any, ...]
-    sizes: dict[str, int]
-    component: str = "model"
-    """The artifact file stem; encoder-decoders with past export several components."""
-    wrap: Any = None
-    """The frontend's module builder for this component (None: the task's own)."""
-
-    def make_inputs(self, sizes: dict[str, int], seed: int = 0, pad: bool = True) -> dict[str, Any]:
-        from irc.frontend.dummy import make_inputs
-
-        return make_inputs(self.specs, self.loaded.config, sizes, seed=seed, pad=pad)
-
-    def debug_inputs(self) -> dict[str, Any]:
-        """Inputs at the traced sizes for the pass manager's debug mode (valid ids, padded masks)."""
-        return self.make_inputs(self.sizes, seed=7)
-
-    def reference(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        from irc.frontend.trace import call_reference
-
-        return call_reference(self.loaded, inputs, self.wrap)
+from irc.validate.generation_check import _expected_generation, check_generation
 
 
 @dataclass
@@ -66,97 +40,6 @@ class ExportResult:
     """Component -> file; one entry (`model`) except for multi-model exports such as
     `seq2seq-lm-with-past` (`encoder_model`, `decoder_model`, ...)."""
     graphs: dict[str, Any] = field(default_factory=dict)
-
-
-def trace_components(
-    model: Any,
-    task: str | None = None,
-    *,
-    component: str | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    sequence_length: int = DEFAULT_SEQUENCE,
-    trust_remote_code: bool = False,
-    progress: Progress = QUIET,
-    single: bool = False,
-) -> list[Traced]:
-    """Load (if a path) and trace `model` for `task` (None: the checkpoint's own head): one
-    Traced per artifact file, usually one (`model`); `seq2seq-lm-with-past` has four, of which
-    `component` picks one. With `single`, a task of several models and no `component` is an
-    IrcError, raised before anything is traced."""
-    from irc.frontend.loading import load
-
-    _check_sizes(batch_size, sequence_length)
-    with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
-        loaded = load(model, task, trust_remote_code)
-    if loaded.task.with_past and getattr(loaded.config, "is_encoder_decoder", False):
-        from irc.frontend.seq2seq import components
-
-        parts = [(c.name, c.inputs, c.wrap) for c in components(loaded)]
-    else:
-        parts = [("model", loaded.inputs, None)]
-    names = [name for name, _, _ in parts]
-    if component is not None and component not in names:
-        raise IrcError(
-            f"{loaded.task.name} has no component {component!r}; its components are {', '.join(names)}."
-        )
-    if single and component is None and len(names) > 1:
-        raise IrcError(
-            f"{loaded.task.name} exports the components {', '.join(names)}; name one with --component."
-        )
-    return [
-        _trace_one(loaded, name, specs, wrap, batch_size, sequence_length, progress)
-        for name, specs, wrap in parts
-        if component in (None, name)
-    ]
-
-
-def trace_model(
-    model: Any,
-    task: str | None = None,
-    *,
-    component: str | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    sequence_length: int = DEFAULT_SEQUENCE,
-    trust_remote_code: bool = False,
-    progress: Progress = QUIET,
-) -> Traced:
-    """The traced model for `task`; for multi-model tasks, `component` names which one."""
-    (traced,) = trace_components(
-        model,
-        task,
-        component=component,
-        batch_size=batch_size,
-        sequence_length=sequence_length,
-        trust_remote_code=trust_remote_code,
-        progress=progress,
-        single=True,
-    )
-    return traced
-
-
-def _trace_one(
-    loaded: Any,
-    component: str,
-    specs: tuple[Any, ...],
-    wrap: Any,
-    batch_size: int,
-    sequence_length: int,
-    progress: Progress,
-) -> Traced:
-    from irc.frontend.dummy import make_inputs
-    from irc.frontend.trace import trace as trace_loaded
-
-    named = {a for s in specs for a in s.axes if isinstance(a, str) and a.isidentifier()}
-    wanted = {"batch": batch_size, "sequence": sequence_length, **OTHER_TRACE_SIZES}
-    sizes = {k: v for k, v in wanted.items() if k in named}
-    shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
-    what = loaded.task.name if component == "model" else f"{loaded.task.name} {component}"
-    with progress.stage("trace", f"{loaded.model_type} {what} at {shown}"):
-        dummy = make_inputs(specs, loaded.config, sizes)
-        graph = trace_loaded(loaded, specs, dummy, wrap)
-    if component != "model":
-        graph.metadata["component"] = component
-    return Traced(graph, loaded, specs, sizes, component, wrap)
 
 
 @dataclass
@@ -288,8 +171,14 @@ def export(
     "bfloat16") appends `convert-dtype{dtype=...}` to the pipeline and validates at that dtype's
     tolerance (`irc.passes.convert_dtype.ATOL`) unless `atol` is given.
     """
-    from irc.artifact import check_output, checkpoint_record_soon, publish, staging_folder, write_manifest
     from irc.backends import get_backend
+    from irc.exporter.artifact import (
+        check_output,
+        checkpoint_record_soon,
+        publish,
+        staging_folder,
+        write_manifest,
+    )
     from irc.memory import prefer_mmap
     from irc.passes import parse_pipeline
 
@@ -504,132 +393,6 @@ def _shapes(inputs: dict[str, Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
     return tuple((k, tuple(v.shape)) for k, v in inputs.items())
 
 
-GENERATED_TOKENS = 20
-_PROMPT = {"batch": 2, "sequence": 6, "past_sequence": 0}
-
-
-@dataclass
-class _Expected:
-    """`model.generate`'s side of the generation check, computed before the artifact loads."""
-
-    ids: Any
-    mask: Any
-    tokens: Any
-    logits: Any
-    eos: tuple[int, ...]
-    start: int | None = None
-    """The decoder start token of an encoder-decoder."""
-
-
-def _expected_generation(parts: list[Traced], new_tokens: int = GENERATED_TOKENS) -> _Expected:
-    """Plain greedy `model.generate` on the check's prompt: tokens and each step's logits."""
-    import torch
-
-    first = parts[0]
-    model = first.loaded.module
-    if len(parts) == 1:
-        ids = first.make_inputs(_PROMPT, seed=11)["input_ids"]
-        mask = torch.ones_like(ids)
-        tokens, logits, eos = _plain_generate(model, ids, mask, new_tokens, {})
-        return _Expected(ids, mask, tokens[:, ids.shape[1] :], logits, eos)
-    inputs = first.make_inputs({"batch": 2, "sequence": 7}, seed=11)  # the encoder's
-    ids, mask = inputs["input_ids"], inputs["attention_mask"]
-    start = model.generation_config.decoder_start_token_id
-    if start is None:
-        start = model.config.decoder_start_token_id
-    tokens, logits, eos = _plain_generate(model, ids, mask, new_tokens, {"decoder_start_token_id": start})
-    return _Expected(ids, mask, tokens[:, 1:], logits, eos, start)  # less the start token
-
-
-def check_generation(
-    parts: list[Traced], runners: dict[str, Any], atol: float, expected: _Expected | None = None
-) -> Any:
-    """Greedy-decode through the artifact's runners and compare with `model.generate`: tokens,
-    and each step's logits within `atol`. An encoder-decoder decodes twice, through encoder,
-    decoder and decoder with past, then through encoder and merged decoder; the first loop that
-    disagrees is the one reported."""
-    from irc.validate.generate import GenerationResult, greedy_decode, greedy_decode_seq2seq
-
-    want = _expected_generation(parts) if expected is None else expected
-    # generate() stops early when every row has ended; the loops still run the full length.
-    new_tokens = GENERATED_TOKENS
-
-    def result(tokens: Any, logits: Any, via: str = "") -> Any:
-        return GenerationResult(want.tokens, tokens, want.eos, via, want.logits, logits, atol)
-
-    if len(parts) == 1:
-        batch = want.ids.shape[0]
-        tokens, logits = greedy_decode(runners["model"], want.ids, _empty_past(parts[0], batch), new_tokens)
-        return result(tokens, logits)
-
-    from irc.frontend.seq2seq import DECODER, DECODER_WITH_PAST, ENCODER, MERGED
-
-    merged = next(p for p in parts if p.component == MERGED)
-    runs = [
-        (f"{ENCODER}, {DECODER}, {DECODER_WITH_PAST}", runners[DECODER], runners[DECODER_WITH_PAST], None),
-        (f"{ENCODER}, {MERGED}", runners[MERGED], None, _empty_past(merged, want.ids.shape[0])),
-    ]
-    outcome = None
-    for via, first_step, later, past in runs:
-        tokens, logits = greedy_decode_seq2seq(
-            runners[ENCODER], first_step, later, want.ids, want.mask, want.start, new_tokens, past
-        )
-        outcome = result(tokens, logits, via)
-        if not outcome:
-            break
-    return outcome
-
-
-def _plain_generate(
-    model: Any, ids: Any, mask: Any, new_tokens: int, extra: dict[str, Any]
-) -> tuple[Any, Any, tuple[int, ...]]:
-    """`model.generate` as plain greedy search: its tokens, each step's raw logits and the
-    end-of-sequence ids. The checkpoint's own settings (forced end tokens, banned words,
-    minimum lengths) are not part of what the artifact computes, so they are turned off;
-    generate() fills unset fields from the checkpoint, so they are given explicitly."""
-    import torch
-
-    config = model.generation_config
-    eos = config.eos_token_id
-    eos_ids = tuple(eos) if isinstance(eos, (list, tuple)) else () if eos is None else (eos,)
-    pad = config.pad_token_id if config.pad_token_id is not None else next(iter(eos_ids), None)
-    with torch.no_grad():
-        out = model.generate(
-            input_ids=ids,
-            attention_mask=mask,
-            do_sample=False,
-            num_beams=1,
-            max_new_tokens=new_tokens,
-            pad_token_id=pad,
-            forced_bos_token_id=None,
-            forced_eos_token_id=None,
-            bad_words_ids=None,
-            suppress_tokens=None,
-            begin_suppress_tokens=None,
-            no_repeat_ngram_size=0,
-            repetition_penalty=1.0,
-            min_length=0,
-            return_dict_in_generate=True,
-            output_logits=True,
-            **extra,
-        )
-    return out.sequences, torch.stack(out.logits, dim=1), eos_ids
-
-
-def _empty_past(part: Traced, batch: int) -> dict[str, Any]:
-    """Each `past_key_values.*` input of `part` at past length 0: the first decoding step."""
-    import torch
-
-    return {
-        spec.name: torch.zeros(
-            tuple(0 if a == "past_sequence" else batch if a == "batch" else a for a in spec.axes),
-            dtype=getattr(torch, spec.dtype),
-        )
-        for spec in part.specs
-        if spec.kind == "past"
-    }
-
-
 def _manifest(
     parts: list[Traced],
     backend: str,
@@ -639,8 +402,8 @@ def _manifest(
     checkpoint: Callable[[], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     import irc
-    from irc.artifact import checkpoint_record, dynamic_dims
     from irc.backends import get_backend
+    from irc.exporter.artifact import checkpoint_record, dynamic_dims
 
     first = parts[0]
     graphs = {
@@ -669,12 +432,6 @@ def _manifest(
         "traced_sizes": first.sizes,
         "validation": report.to_dict() if report is not None else None,
     }
-
-
-def _check_sizes(batch_size: int, sequence_length: int) -> None:
-    for name, value in (("--batch-size", batch_size), ("--sequence-length", sequence_length)):
-        if not isinstance(value, int) or value < 1:
-            raise IrcError(f"{name} must be a positive integer, got {value!r}.")
 
 
 # -- the Neuron backend: one static artifact per bucket -------------------------------------------
@@ -708,11 +465,11 @@ def export_neuron(
     compile with the Neuron SDK. Where the SDK does not import, the folder is still published
     and `NeuronSdkMissing` (exit 2) says what to install; its `.result` is the ExportResult.
     """
-    from irc.artifact import check_output, publish, staging_folder, write_manifest
     from irc.backends import get_backend
     from irc.backends.neuron import DEFAULT_TARGET
     from irc.backends.neuron.compile import NeuronSdkMissing
     from irc.backends.neuron.report import load_list
+    from irc.exporter.artifact import check_output, publish, staging_folder, write_manifest
     from irc.ir.copy import copy_graph
 
     out = Path(output)
@@ -850,50 +607,6 @@ def _neuron_manifest(folder: Path, graph: Any, pipelines: list[str]) -> dict[str
     }
 
 
-def _reload(
-    artifact: str | Path,
-    model: str | Path | None,
-    component: str | None,
-    progress: Progress,
-    trust_remote_code: bool = False,
-) -> tuple[Any, Traced, dict[str, Any]]:
-    """The backend, the re-traced model (after the artifact's pipeline) and the manifest of an
-    artifact folder; `model` replaces the manifest's source when that is not a folder here, and
-    `component` picks one model of a multi-model artifact."""
-    import json
-
-    from irc.artifact import MANIFEST
-    from irc.backends import get_backend
-
-    path = Path(artifact) / MANIFEST
-    if not path.is_file():
-        raise IrcError(f"{artifact} has no {MANIFEST}: give an artifact folder that `irc export` wrote.")
-    manifest = json.loads(path.read_text())
-    source = model if model is not None else manifest.get("source")
-    if source is None or not Path(source).is_dir():
-        raise IrcError(
-            f"the model this artifact came from ({manifest.get('source')!r} in {MANIFEST}) is not a folder "
-            "here; pass the checkpoint folder with --model."
-        )
-    components = list(manifest.get("components", {}))
-    if components and component is None:
-        raise IrcError(
-            f"{artifact} holds several models ({', '.join(components)}); name one with --component."
-        )
-    sizes = manifest.get("traced_sizes", {})
-    traced = trace_model(
-        source,
-        manifest["task"],
-        component=component,
-        batch_size=sizes.get("batch", DEFAULT_BATCH),
-        sequence_length=sizes.get("sequence", DEFAULT_SEQUENCE),
-        trust_remote_code=trust_remote_code,
-        progress=progress,
-    )
-    run_pipeline(traced.graph, manifest.get("pipeline", ""), progress=progress)
-    return get_backend(manifest["backend"]), traced, manifest
-
-
 def bisect(
     artifact: str | Path,
     *,
@@ -910,8 +623,9 @@ def bisect(
     brings its own model code."""
     from irc.validate import validation_sizes
     from irc.validate.bisect import bisect_graph
+    from irc.validate.reload import reload_artifact
 
-    target, traced, manifest = _reload(artifact, model, component, progress, trust_remote_code)
+    target, traced, manifest = reload_artifact(artifact, model, component, progress, trust_remote_code)
     inputs = traced.make_inputs(validation_sizes(traced.sizes)[0], seed=1)
     tolerance = traced.loaded.task.atol if atol is None else atol
     with progress.stage("bisect", f"{len(traced.graph)} nodes on {target.name}"):

@@ -145,7 +145,7 @@ def test_sigkill_leftovers_are_removed_by_the_next_export(tmp_path: Path, checkp
 
 
 def test_stale_folders_of_live_processes_and_other_hosts_stay(tmp_path: Path) -> None:
-    from irc.artifact import _HOST, remove_stale
+    from irc.exporter.artifact import _HOST, remove_stale
 
     out = tmp_path / "out"
     dead = subprocess.run(

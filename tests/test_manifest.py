@@ -74,7 +74,7 @@ def test_manifest_opset_is_the_one_written(tmp_path: Path) -> None:
 
 
 def test_checksum_changes_with_the_weights(tmp_path: Path) -> None:
-    from irc.artifact import checkpoint_record
+    from irc.exporter.artifact import checkpoint_record
 
     checkpoint = tiny_checkpoint(tmp_path / "ckpt", "bert")
     before = checkpoint_record(str(checkpoint))["sha256"]

@@ -119,11 +119,11 @@ def test_torchscript_components(tmp_path: Path) -> None:
 
 
 def test_show_needs_a_component(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import irc.api
+    import irc.frontend.traced
 
     model = tiny_model("t5", "seq2seq-lm")
     with monkeypatch.context() as patch:  # refused before any of the four models is traced
-        patch.setattr(irc.api, "_trace_one", lambda *a, **k: pytest.fail("traced"))
+        patch.setattr(irc.frontend.traced, "_trace_one", lambda *a, **k: pytest.fail("traced"))
         with pytest.raises(irc.IrcError, match="--component"):
             trace_model(model, "seq2seq-lm-with-past")
     with pytest.raises(irc.IrcError, match="decoder_model_merged"):

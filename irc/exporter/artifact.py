@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from irc.errors import IrcError
+from irc.validate.reload import MANIFEST as MANIFEST
 
-MANIFEST = "irc.json"
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
 """The files of a checkpoint folder that hold weights; `checkpoint_record` hashes these."""
 CHUNK = 1 << 20
