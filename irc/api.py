@@ -4,42 +4,46 @@
 >>> graph = irc.trace(model, task="causal-lm")          # an irc.ir.Graph
 >>> result = irc.export(model, task="causal-lm", output="out/")
 >>> result.report.passed, result.artifact                # validation report, model.onnx path
+
+Thin: tracing lives in `irc.frontend.traced`, the export flow in `irc.exporter`, bisection in
+`irc.validate`. Every call times its own stages (`Progress.for_call`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from irc.errors import IrcError, ValidationError
+from irc.exporter.flow import ExportRequest, ExportResult, run_export, run_pipeline
 from irc.frontend.traced import (
     DEFAULT_BATCH,
     DEFAULT_SEQUENCE,
+    OTHER_TRACE_SIZES,
     Traced,
     trace_components,
     trace_model,
 )
-from irc.progress import QUIET, Progress
-from irc.validate.generation_check import _expected_generation, check_generation
+from irc.progress import Progress
 
-
-@dataclass
-class ExportResult:
-    """What `irc.export` made: the artifact folder, its main file (the first component's), the
-    final graph, the report."""
-
-    output: Path
-    artifact: Path
-    graph: Any
-    report: Any
-    timings: dict[str, float] = field(default_factory=dict)
-    manifest: dict[str, Any] = field(default_factory=dict)
-    artifacts: dict[str, Path] = field(default_factory=dict)
-    """Component -> file; one entry (`model`) except for multi-model exports such as
-    `seq2seq-lm-with-past` (`encoder_model`, `decoder_model`, ...)."""
-    graphs: dict[str, Any] = field(default_factory=dict)
+__all__ = [
+    "DEFAULT_BATCH",
+    "DEFAULT_SEQUENCE",
+    "OTHER_TRACE_SIZES",
+    "ExportResult",
+    "TaskInfo",
+    "TaskListing",
+    "Traced",
+    "bisect",
+    "export",
+    "export_neuron",
+    "list_tasks",
+    "run_pipeline",
+    "trace",
+    "trace_components",
+    "trace_model",
+]
 
 
 @dataclass
@@ -111,30 +115,6 @@ def trace(
     ).graph
 
 
-def run_pipeline(
-    graph: Any,
-    pipeline: str,
-    *,
-    debug_inputs: dict[str, Any] | None = None,
-    progress: Progress = QUIET,
-    after_pass: Any = None,
-) -> Any:
-    """Parse `pipeline` and run it over `graph` in place; returns the PassManager's result.
-
-    With `debug_inputs`, the interpreter runs on them before and after every pass and the
-    first pass that changes the results is named (translation validation). `after_pass(record,
-    graph)` runs after each pass (`irc.passes.printing.IRPrinter` dumps the IR).
-    """
-    from irc.passes import PassManager, parse_pipeline
-
-    passes = parse_pipeline(pipeline)
-    with progress.stage("passes", pipeline or "(none)"):
-        manager = PassManager(
-            passes, debug=debug_inputs is not None, debug_inputs=debug_inputs, after_pass=after_pass
-        )
-        return manager.run(graph)
-
-
 def export(
     model: Any,
     task: str | None = None,
@@ -153,7 +133,7 @@ def export(
     force: bool = False,
     keep_failed: bool = False,
     trust_remote_code: bool = False,
-    progress: Progress = QUIET,
+    progress: Progress | None = None,
     on_validation_case: Any = None,
     buckets: Sequence[int] | None = None,
     neuron_target: str | None = None,
@@ -162,283 +142,30 @@ def export(
     """Trace, transform, lower and validate; the artifact folder appears only when all succeeded.
 
     Raises ValidationError (with `.report`) when the artifact disagrees with the model; with
-    `keep_failed` the artifact is published anyway, for inspection. `backend="neuron"` goes to
-    `export_neuron` (`batch_size` is then the static batch, default 1; `buckets` and
-    `neuron_target` are its options). `trust_remote_code` lets a checkpoint's own model code
-    (its config's `auto_map`) run; without it such a folder is refused. `ort_fusions` (ONNX only)
+    `keep_failed` the artifact is published anyway, for inspection. `backend` may carry the
+    backend's options in the pipeline grammar (`"onnx{opset=18,external_data=true}"`); the
+    keyword options below override them. `backend="neuron"` is `export_neuron` (`batch_size` is
+    then the static batch, default 1; `buckets` and `neuron_target` are its options).
+    `trust_remote_code` lets a checkpoint's own model code (its config's `auto_map`) run;
+    without it such a folder is refused. `ort_fusions` (ONNX only)
     adds the `ort-fusions` pass to the default pipeline and lets its ops lower to ONNX Runtime's
     com.microsoft kernels: faster in ONNX Runtime, unusable elsewhere. `dtype` ("float16" or
     "bfloat16") appends `convert-dtype{dtype=...}` to the pipeline and validates at that dtype's
     tolerance (`irc.passes.convert_dtype.ATOL`) unless `atol` is given.
     """
-    from irc.backends import get_backend
-    from irc.exporter.artifact import (
-        check_output,
-        checkpoint_record_soon,
-        publish,
-        staging_folder,
-        write_manifest,
-    )
-    from irc.memory import prefer_mmap
-    from irc.passes import parse_pipeline
-
-    prefer_mmap()
-
-    if backend == "neuron" and dtype not in (None, "float32"):
-        raise IrcError(
-            "--dtype is not supported by the neuron backend yet; neuron-cc casts itself (--auto-cast)."
-        )
-    if backend == "neuron":
-        return export_neuron(
-            model, task, output, buckets=buckets, batch_size=batch_size, target=neuron_target,
-            atol=atol, passes=passes, validate=validate, debug_passes=debug_passes, force=force,
-            keep_failed=keep_failed, progress=progress, on_validation_case=on_validation_case,
-            trust_remote_code=trust_remote_code,
-        )  # fmt: skip
-    if buckets is not None or neuron_target is not None:
-        raise IrcError("--buckets and --target are options of the neuron backend (--backend neuron).")
-    batch_size = DEFAULT_BATCH if batch_size is None else batch_size
-    out = Path(output)
-    check_output(out, force)
-    target = get_backend(backend)
-    pipeline = target.default_pipeline if passes is None else passes
-    options: dict[str, Any] = {} if opset is None else {"opset": opset}
-    if external_data:
-        options["external_data"] = True
-    if ort_fusions:
-        if backend != "onnx":
-            raise IrcError(f"--ort-fusions is an option of the onnx backend, not of {backend}.")
-        from irc.backends.onnx import OnnxBackend
-
-        pipeline = OnnxBackend.ort_pipeline if passes is None else passes
-        options["ort_fusions"] = True
-    pipeline, tolerance = with_dtype(pipeline, dtype, backend, atol)
-    parse_pipeline(pipeline)  # a malformed pipeline fails before the slow load and trace
-
-    checkpoint = checkpoint_record_soon(str(Path(model))) if isinstance(model, (str, Path)) else None
-    parts = trace_components(
-        model,
-        task,
-        batch_size=batch_size,
-        sequence_length=sequence_length,
-        trust_remote_code=trust_remote_code,
-        progress=progress,
-    )
-    for part in parts:
-        debug_inputs = part.debug_inputs() if debug_passes else None
-        run_pipeline(part.graph, pipeline, debug_inputs=debug_inputs, progress=progress)
-    with staging_folder(out) as staging:
-        with progress.stage("lower", f"to {backend}"):
-            for part in parts:
-                target.check(part.graph)
-            artifacts = {p.component: _lower(target, p, staging, options) for p in parts}
-        report = None
-        if validate:
-            with progress.stage("validate"):
-                report = _validate(parts, target, staging, tolerance.atol, on_validation_case)
-                report.tolerance_source = tolerance.source
-        manifest = _manifest(parts, backend, pipeline, options, report, checkpoint)
-        manifest["dtype"] = dtype or "float32"
-        write_manifest(staging, manifest)
-        failed = report is not None and not report.passed
-        if not failed or keep_failed:
-            publish(staging, out)
-    files = {name: out / path.name for name, path in artifacts.items()}
-    result = ExportResult(
-        out,
-        next(iter(files.values())),
-        parts[0].graph,
-        report,
-        dict(progress.timings),
-        manifest,
-        files,
-        {p.component: p.graph for p in parts},
-    )
-    if failed:
-        raise _disagrees(f"the {backend} artifact", result, keep_failed)
-    return result
-
-
-def _disagrees(what: str, result: ExportResult, keep_failed: bool) -> ValidationError:
-    """The error for a failed validation, carrying the report and the result."""
-    report = result.report
-    assert report is not None
-    kept = (
-        f" The artifact was kept at {result.output} (--keep-failed)."
-        if keep_failed
-        else " No artifact was written."
-    )
-    error = ValidationError(
-        f"{what} disagrees with the model beyond atol (max abs diff {report.max_abs_diff():.3g}); "
-        f"see the validation log above.{kept}"
-    )
-    error.report = report  # type: ignore[attr-defined]
-    error.result = result  # type: ignore[attr-defined]
-    return error
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """The validation atol (None: the task's) and where it came from, for the report."""
-
-    atol: float | None
-    source: str = ""
-
-
-def with_dtype(pipeline: str, dtype: str | None, backend: str, atol: float | None) -> tuple[str, Tolerance]:
-    """`pipeline` with `convert-dtype{dtype=...}` appended, and the tolerance to validate at:
-    `atol` when given, else the dtype's (`irc.passes.convert_dtype.ATOL`)."""
-    from irc.passes.convert_dtype import ATOL
-
-    if dtype is None or dtype == "float32":
-        return pipeline, Tolerance(atol, "" if atol is None else "--atol")
-    if dtype not in ATOL:
-        raise IrcError(f"--dtype {dtype!r} is not one of float32, {', '.join(ATOL)}.")
-    if dtype == "bfloat16" and backend == "onnx":
-        raise IrcError(
-            "--dtype bfloat16 --backend onnx: ONNX Runtime's CPU provider has no bfloat16 kernel for "
-            "most ops (not even Add), so the artifact could not be run or validated. "
-            "Use --backend torchscript for bfloat16, or --dtype float16 for ONNX."
-        )
-    pipeline = ",".join(filter(None, [pipeline, f"convert-dtype{{dtype={dtype}}}"]))
-    if atol is not None:
-        return pipeline, Tolerance(atol, "--atol")
-    return pipeline, Tolerance(ATOL[dtype], f"--dtype {dtype}")
-
-
-def _lower(target: Any, part: Traced, folder: Path, options: dict[str, Any]) -> Path:
-    # Backends name their file `model.*` unless told otherwise; plugins need not know `name`.
-    if part.component == "model":
-        return target.lower(part.graph, folder, **options)
-    return target.lower(part.graph, folder, name=part.component, **options)
-
-
-def _load(target: Any, part: Traced, folder: Path) -> Any:
-    if part.component == "model":
-        return target.load(folder)
-    return target.load(folder, name=part.component)
-
-
-def _validate(parts: list[Traced], target: Any, folder: Path, atol: float | None, on_case: Any) -> Any:
-    """Reference first, artifact second: the reference's outputs (and generated tokens) are
-    recorded for every component, its memory-mapped weights go back to the kernel, and only
-    then do the artifact's models load, so the model and the artifact's runtime never hold the
-    weights at the same time."""
-    from contextlib import ExitStack
-
-    from irc.memory import mappings_held, page_out_tensors
-    from irc.validate import ValidationReport, validate, validation_sizes
-
-    task = parts[0].loaded.task
-    tolerance = task.atol if atol is None else atol
-    cases = []
-    for part in parts:
-        make = _case_inputs(part)
-        sizes = validation_sizes(part.sizes)
-        cases.append((part, make, sizes, _Recorded.run(part.reference, make, sizes)))
-    expected = _expected_generation(parts) if task.with_past and "logits" in task.outputs else None
-    with mappings_held():  # the model, and so its mappings, outlives this call
-        page_out_tensors(parts[0].loaded.module.state_dict().values())
-    report = ValidationReport(target.name)
-    with ExitStack() as stack:
-        runners = {p.component: stack.enter_context(_load(target, p, folder)).run for p in parts}
-        for part, make, sizes, recorded in cases:
-            report.cases += validate(
-                recorded.replay,
-                runners[part.component],
-                make,
-                sizes,
-                tolerance,
-                target.name,
-                on_case,
-                component="" if part.component == "model" else part.component,
-            ).cases
-        if expected is not None:
-            report.generation = check_generation(parts, runners, tolerance, expected)
-    return report
-
-
-def _case_inputs(part: Traced) -> Any:
-    def make(case: dict[str, int], seed: int) -> dict[str, Any]:
-        return part.make_inputs(case, seed=seed, pad=True)
-
-    return make
-
-
-@dataclass
-class _Recorded:
-    """Reference outputs per validation case, replayed in the order `validate` asks for them."""
-
-    outputs: list[tuple[Any, dict[str, Any]]]
-
-    @classmethod
-    def run(cls, reference: Any, make: Any, sizes: list[dict[str, int]]) -> _Recorded:
-        import torch
-
-        outputs = []
-        for seed, case in enumerate(sizes):  # the seeds `validate` uses
-            inputs = make(case, seed + 1)
-            with torch.no_grad():
-                outputs.append((_shapes(inputs), reference(inputs)))
-        return cls(outputs)
-
-    def replay(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        shapes, outputs = self.outputs.pop(0)
-        if shapes != _shapes(inputs):
-            raise IrcError(f"validation asked for inputs {_shapes(inputs)} out of order (recorded {shapes})")
-        return outputs
-
-
-def _shapes(inputs: dict[str, Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    return tuple((k, tuple(v.shape)) for k, v in inputs.items())
-
-
-def _manifest(
-    parts: list[Traced],
-    backend: str,
-    pipeline: str,
-    options: dict[str, Any],
-    report: Any,
-    checkpoint: Callable[[], dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    import irc
-    from irc.backends import get_backend
-    from irc.exporter.artifact import checkpoint_record, dynamic_dims
-
-    first = parts[0]
-    graphs = {
-        p.component: {
-            "inputs": {v.name: str(v.type) for v in p.graph.inputs},
-            "outputs": {v.name: str(v.type) for v in p.graph.outputs},
-            "dynamic_dims": {**dynamic_dims(p.graph.inputs), **dynamic_dims(p.graph.outputs)},
-            "tie_groups": {k: [q.name for q in v] for k, v in p.graph.tie_groups().items()},
-            # Separated by untie-weights: each group's members must be trained together.
-            "untied": p.graph.metadata.get("untied", {}),
-        }
-        for p in parts
+    flags = {
+        "opset": opset,
+        "external_data": external_data or None,
+        "ort_fusions": ort_fusions or None,
+        "buckets": buckets,
+        "target": neuron_target,
+        "batch": batch_size,
     }
-    single = graphs.pop("model") if list(graphs) == ["model"] else {"components": graphs}
-    return {
-        "irc_version": irc.__version__,
-        "source": first.loaded.source,
-        "model_type": first.loaded.model_type,
-        "checkpoint": checkpoint() if checkpoint is not None else checkpoint_record(first.loaded.source),
-        "task": first.loaded.task.name,
-        "backend": backend,
-        "pipeline": pipeline,
-        "options": options,
-        "opset": options.get("opset", getattr(get_backend(backend), "default_opset", None)),
-        **single,
-        "traced_sizes": first.sizes,
-        "validation": report.to_dict() if report is not None else None,
-    }
-
-
-# -- the Neuron backend: one static artifact per bucket -------------------------------------------
-
-DEFAULT_BUCKETS = (128,)
-NEURON_DIMS = ("batch", "sequence")
-"""The dims the Neuron export fixes: the batch once, the sequence once per bucket."""
+    request = ExportRequest(
+        model, task, Path(output), backend, flags, atol, passes, batch_size, sequence_length, validate,
+        debug_passes, force, keep_failed, trust_remote_code, progress, on_validation_case, dtype,
+    )  # fmt: skip
+    return run_export(request)
 
 
 def export_neuron(
@@ -455,7 +182,7 @@ def export_neuron(
     debug_passes: bool = False,
     force: bool = False,
     keep_failed: bool = False,
-    progress: Progress = QUIET,
+    progress: Progress | None = None,
     on_validation_case: Any = None,
     trust_remote_code: bool = False,
 ) -> ExportResult:
@@ -465,146 +192,12 @@ def export_neuron(
     compile with the Neuron SDK. Where the SDK does not import, the folder is still published
     and `NeuronSdkMissing` (exit 2) says what to install; its `.result` is the ExportResult.
     """
-    from irc.backends import get_backend
-    from irc.backends.neuron import DEFAULT_TARGET
-    from irc.backends.neuron.compile import NeuronSdkMissing
-    from irc.backends.neuron.report import load_list
-    from irc.exporter.artifact import check_output, publish, staging_folder, write_manifest
-    from irc.ir.copy import copy_graph
-
-    out = Path(output)
-    check_output(out, force)
-    backend: Any = get_backend("neuron")
-    target = target or DEFAULT_TARGET
-    load_list(target)  # an unknown target fails before tracing
-    sizes_list = _bucket_sizes(buckets, 1 if batch_size is None else batch_size)
-    traced = trace_model(model, task, trust_remote_code=trust_remote_code, progress=progress)
-    _check_neuron_task(traced, sizes_list)
-    graphs, pipelines = [], []
-    for sizes in sizes_list:
-        graph = copy_graph(traced.graph)
-        pipeline = backend.bucket_pipeline(sizes, passes)
-        debug = traced.make_inputs(sizes, seed=7) if debug_passes else None
-        run_pipeline(graph, pipeline, debug_inputs=debug, progress=progress)
-        graphs.append(graph)
-        pipelines.append(pipeline)
-    missing: NeuronSdkMissing | None = None
-    with staging_folder(out) as staging:
-        shown = ", ".join(str(s["sequence"]) for s in sizes_list)
-        with progress.stage("lower", f"to neuron ({target}), sequence buckets {shown}"):
-            artifact = backend.lower_buckets(graphs, staging, target=target, pad_values=_pad_values(traced))
-        report = None
-        if validate:
-            with progress.stage("validate"):
-                report = _validate_buckets(traced, backend, staging, atol, sizes_list, on_validation_case)
-        failed = report is not None and not report.passed
-        if not failed:
-            try:
-                with progress.stage("compile", target):
-                    backend.compile(staging)
-            except NeuronSdkMissing as exc:
-                missing = exc
-        manifest = _manifest([traced], "neuron", pipelines[0], {"target": target}, report)
-        manifest.update(_neuron_manifest(staging, graphs[0], pipelines))
-        write_manifest(staging, manifest)
-        if not failed or keep_failed:
-            publish(staging, out)
-    result = ExportResult(out, out / artifact.name, graphs[-1], report, dict(progress.timings), manifest)
-    if failed:
-        raise _disagrees(
-            "the neuron artifact (static TorchScript through the padding runner)", result, keep_failed
-        )
-    if missing is not None:
-        written = ", ".join(b["model"] for b in manifest["buckets"])
-        checked = "validated on the CPU through the padding runner, " if report is not None else ""
-        not_compiled = NeuronSdkMissing(
-            f"the static artifacts ({written}) and the operator report (op-report.txt) were written to "
-            f"{out} and {checked}but not compiled: {missing}",
-            missing.package,
-            missing.reason,
-        )
-        not_compiled.report = report  # type: ignore[attr-defined]
-        not_compiled.result = result  # type: ignore[attr-defined]
-        raise not_compiled
-    return result
-
-
-def _bucket_sizes(buckets: Sequence[int] | None, batch: int) -> list[dict[str, int]]:
-    lengths = list(DEFAULT_BUCKETS if buckets is None else buckets)
-    bad = [b for b in lengths if not isinstance(b, int) or isinstance(b, bool) or b < 1]
-    if not lengths or bad:
-        raise IrcError(
-            f"--buckets takes positive sequence lengths, e.g. --buckets 32,128; got {list(lengths)!r}."
-        )
-    if not isinstance(batch, int) or batch < 1:
-        raise IrcError(f"--batch-size must be a positive integer, got {batch!r}.")
-    return [{"batch": batch, "sequence": length} for length in sorted(set(lengths))]
-
-
-def _check_neuron_task(traced: Traced, sizes_list: list[dict[str, int]]) -> None:
-    extra = sorted(set(traced.sizes) - set(NEURON_DIMS))
-    if extra or "sequence" not in traced.sizes:
-        what = f"also has the dim(s) {', '.join(extra)}" if extra else "has no sequence dim"
-        raise IrcError(
-            f"the neuron backend buckets the batch and sequence dims only, and task "
-            f"{traced.loaded.task.name} of {traced.loaded.model_type} {what}. Export a task without "
-            "a cache or extra dims (e.g. causal-lm rather than causal-lm-with-past), or use "
-            "--backend onnx / torchscript, whose dims stay symbolic."
-        )
-    config = traced.loaded.config
-    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-    longest = max(s["sequence"] for s in sizes_list)
-    if isinstance(limit, int) and longest > limit:
-        raise IrcError(
-            f"bucket {longest} is longer than the {limit} positions {traced.loaded.model_type} has "
-            f"(max_position_embeddings); choose --buckets of at most {limit}."
-        )
-
-
-def _pad_values(traced: Traced) -> dict[str, float]:
-    """What the padding runner fills each input with: the pad token for ids, else 0."""
-    config = traced.loaded.config
-    text_config = getattr(config, "text_config", None) or config
-    pad = getattr(text_config, "pad_token_id", None)
-    token = pad if isinstance(pad, int) else 0
-    return {spec.name: token if spec.kind == "ids" else 0 for spec in traced.specs}
-
-
-def _validate_buckets(
-    traced: Traced, backend: Any, folder: Path, atol: float | None, sizes: list[dict[str, int]], on_case: Any
-) -> Any:
-    from irc.validate import bucket_validation_sizes, validate
-
-    tolerance = traced.loaded.task.atol if atol is None else atol
-    with backend.load(folder) as runner:
-        return validate(
-            traced.reference,  # the model itself runs unpadded, at the caller's length
-            runner.run,
-            lambda case, seed: traced.make_inputs(case, seed=seed, pad=True),
-            bucket_validation_sizes(sizes),
-            tolerance,
-            "neuron",
-            on_case,
-        )
-
-
-def _neuron_manifest(folder: Path, graph: Any, pipelines: list[str]) -> dict[str, Any]:
-    import json
-
-    neuron = json.loads((folder / "neuron.json").read_text())
-    return {
-        "pipeline": pipelines,
-        "buckets": neuron["buckets"],
-        "neuron": {
-            "target": neuron["target"],
-            "sdk_package": neuron["sdk_package"],
-            "compiled": all(b["compiled"] for b in neuron["buckets"]),
-            "report": neuron["report"],
-        },
-        # The buckets' graphs went through untie-weights; the traced one did not.
-        "tie_groups": {k: [p.name for p in v] for k, v in graph.tie_groups().items()},
-        "untied": graph.metadata.get("untied", {}),
-    }
+    return export(
+        model, task, output, backend="neuron", buckets=buckets, batch_size=batch_size, neuron_target=target,
+        atol=atol, passes=passes, validate=validate, debug_passes=debug_passes, force=force,
+        keep_failed=keep_failed, progress=progress, on_validation_case=on_validation_case,
+        trust_remote_code=trust_remote_code,
+    )  # fmt: skip
 
 
 def bisect(
@@ -614,7 +207,7 @@ def bisect(
     component: str | None = None,
     atol: float | None = None,
     trust_remote_code: bool = False,
-    progress: Progress = QUIET,
+    progress: Progress | None = None,
 ) -> Any:
     """Name the first IR node whose output differs between the artifact's backend and the IR
     interpreter, re-lowering the model as its manifest (`irc.json`) says; an
@@ -625,6 +218,7 @@ def bisect(
     from irc.validate.bisect import bisect_graph
     from irc.validate.reload import reload_artifact
 
+    progress = Progress.for_call(progress)
     target, traced, manifest = reload_artifact(artifact, model, component, progress, trust_remote_code)
     inputs = traced.make_inputs(validation_sizes(traced.sizes)[0], seed=1)
     tolerance = traced.loaded.task.atol if atol is None else atol

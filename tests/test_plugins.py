@@ -109,6 +109,6 @@ def test_plugin_backend_is_listed_and_exports(site: Path, checkpoint: Path, tmp_
     out = tmp_path / "artifact"
     run = irc(site, "export", "--model", str(checkpoint), "--backend", "demo-interp", str(out))
     assert run.returncode == 0, run.stderr
-    assert (out / "model.irc").is_file() and (out / "weights.pt").is_file()
+    assert (out / "model.irc").is_file() and (out / "model.weights.pt").is_file()
     assert "All good: max abs diff 0 over" in run.stdout  # the interpreter is the reference's twin
     assert '"backend": "demo-interp"' in (out / "irc.json").read_text()

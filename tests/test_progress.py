@@ -26,3 +26,20 @@ def test_terminal_shows_each_stage_and_failures() -> None:
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("[irc] load bert ... done in ") and lines[0].endswith(" s")
     assert lines[1] == "[irc] lower ... failed"
+
+
+def test_a_call_times_its_own_stages_and_reports_to_the_caller() -> None:
+    stream = io.StringIO()
+    caller = Progress(enabled=True, stream=stream)
+    first, second = Progress.for_call(caller), Progress.for_call(caller)
+    with first.stage("load"):
+        pass
+    with second.stage("load"):
+        pass
+    with second.stage("trace"):
+        pass
+    assert set(first.timings) == {"load"} and set(second.timings) == {"load", "trace"}
+    assert caller.timings["load"] == first.timings["load"] + second.timings["load"]
+    assert stream.getvalue().count("[irc] load ... done in") == 2  # printed where the caller prints
+    quiet = Progress.for_call(None)
+    assert not quiet.enabled and quiet.parent is None

@@ -1,11 +1,11 @@
-"""`irc backends`: the targets `--backend` can name, with their default pipelines."""
+"""`irc backends`: the targets `--backend` can name, with their options and default pipelines."""
 
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Any
 
-from irc.errors import IrcError
+from irc.cli.common import print_listing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,16 +16,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from irc.backends import backend_names, backend_origin, get_backend
 
-    failed = 0
-    for name in backend_names():
-        try:
-            backend = get_backend(name)
-        except IrcError as exc:  # one broken plugin must not hide the other backends
-            print(f"error: {exc}", file=sys.stderr)
-            failed = exc.exit_code
-            continue
-        doc = backend.summary()
-        origin = backend_origin(name)
-        print(f"{name}  {doc}" + ("" if origin == "irc" else f"  [plugin: {origin}]"))
-        print(f"    default pipeline: {backend.default_pipeline or '(none)'}")
-    return failed
+    return print_listing(backend_names(), get_backend, backend_origin, _lines)
+
+
+def _lines(backend: Any) -> list[str]:
+    from irc.backends.base import option_fields
+    from irc.backends.options import type_name
+    from irc.passes.pipeline import format_value
+
+    defaults = backend.Options()
+    options = [
+        f"{name}: {type_name(kind)} = {format_value(getattr(defaults, name))}"
+        for name, kind in option_fields(backend.Options).items()
+    ]
+    return [*options, f"default pipeline: {backend.default_pipeline or '(none)'}"]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def positive_int(text: str) -> int:
@@ -47,3 +50,28 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sequence-length", type=positive_int, default=8, help="sequence length to trace with (default 8)"
     )
+
+
+def print_listing(
+    names: Iterable[str],
+    load: Callable[[str], Any],
+    origin: Callable[[str], str],
+    lines: Callable[[Any], list[str]],
+) -> int:
+    """`name  summary  [plugin: dist]` and the entry's indented `lines` for each name; an entry
+    that cannot be loaded is an error line that does not hide the others. The exit code."""
+    from irc.errors import IrcError
+
+    failed = 0
+    for name in names:
+        try:
+            entry = load(name)
+        except IrcError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed = exc.exit_code
+            continue
+        where = origin(name)
+        print(f"{name}  {entry.summary()}" + ("" if where == "irc" else f"  [plugin: {where}]"))
+        for line in lines(entry):
+            print(f"    {line}")
+    return failed

@@ -11,7 +11,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("export", help="export a model to a validated artifact folder")
     add_model_arguments(parser)
     parser.add_argument("output", help="artifact folder to write (created; must not exist unless --force)")
-    parser.add_argument("--backend", "-b", default="onnx", help="target backend (default onnx)")
+    parser.add_argument(
+        "--backend",
+        "-b",
+        default="onnx",
+        help='target backend (default onnx), its options written like a pass\'s: "onnx{opset=17,external_data=true}"',
+    )
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the backend's)")
     parser.add_argument(
         "--external-data",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Any
 
-from irc.errors import IrcError
+from irc.cli.common import print_listing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,16 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from irc.passes.registry import get_pass_class, pass_names, pass_origin
 
-    failed = 0
-    for name in pass_names():
-        try:
-            cls = get_pass_class(name)
-        except IrcError as exc:  # one broken plugin must not hide the other passes
-            print(f"error: {exc}", file=sys.stderr)
-            failed = exc.exit_code
-            continue
-        origin = pass_origin(name)
-        print(f"{name}  {cls.summary()}" + ("" if origin == "irc" else f"  [plugin: {origin}]"))
-        for option in cls.options():
-            print(f"    {option}" + (f"  {option.doc}" if option.doc else ""))
-    return failed
+    return print_listing(pass_names(), get_pass_class, pass_origin, _lines)
+
+
+def _lines(cls: Any) -> list[str]:
+    return [f"{option}" + (f"  {option.doc}" if option.doc else "") for option in cls.options()]

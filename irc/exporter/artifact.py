@@ -215,3 +215,50 @@ def _in_main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
+
+
+def build_manifest(
+    plan: Any,
+    report: Any,
+    checkpoint: Callable[[], dict[str, Any]] | None,
+    dtype: str | None,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """`irc.json` for an `irc.exporter.plan.ExportPlan`: what made the artifact, from what, each
+    model's signature and tie groups, how it validated, and the backend's own `extra` entries."""
+    import irc
+    from irc.backends.options import as_dict
+
+    first = plan.checks[0].part
+    graphs = {check.name: _graph_record(check.part.graph, check.lowered) for check in plan.checks}
+    single = graphs.pop("model") if list(graphs) == ["model"] else {"components": graphs}
+    options = plan.options
+    return {
+        "irc_version": irc.__version__,
+        "source": first.loaded.source,
+        "model_type": first.loaded.model_type,
+        "checkpoint": checkpoint() if checkpoint is not None else checkpoint_record(first.loaded.source),
+        "task": first.loaded.task.name,
+        "backend": plan.backend.name,
+        "pipeline": plan.pipelines,
+        "options": as_dict(options),
+        "opset": getattr(options, "opset", getattr(plan.backend, "default_opset", None)),
+        **single,
+        "traced_sizes": first.sizes,
+        "validation": report.to_dict() if report is not None else None,
+        "dtype": dtype or "float32",
+        **extra,
+    }
+
+
+def _graph_record(graph: Any, lowered: Any) -> dict[str, Any]:
+    """Names, types and dims of `graph` (as traced, or after its pipeline), and the tie groups
+    of what was `lowered` from it (a bucket's copy went through untie-weights)."""
+    return {
+        "inputs": {v.name: str(v.type) for v in graph.inputs},
+        "outputs": {v.name: str(v.type) for v in graph.outputs},
+        "dynamic_dims": {**dynamic_dims(graph.inputs), **dynamic_dims(graph.outputs)},
+        "tie_groups": {k: [q.name for q in v] for k, v in lowered.tie_groups().items()},
+        # Separated by untie-weights: each group's members must be trained together.
+        "untied": lowered.metadata.get("untied", {}),
+    }

@@ -2,7 +2,7 @@
 
 The model is wrapped so that it takes its inputs positionally, is called with `use_cache=False`
 and `return_dict=True` (reaching every sub-module, unlike a config edit), and returns the task's
-outputs as a tuple; the ModelOutput is flattened by name here. torch.export's symbols (`s33`) are
+outputs as a dict by name; the ModelOutput is flattened by name here. torch.export's symbols (`s33`) are
 renamed to the task's dim names (`batch`), its `getitem` nodes become node outputs, and its
 assertion nodes are dropped: the IR says what is computed, not what was checked while tracing.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import operator
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -57,11 +56,21 @@ _SYM_OPS = {
 }
 
 
+def _named_outputs(forward: Callable[..., Any]) -> Callable[..., dict[str, torch.Tensor]]:
+    def named(self: TaskModule, *args: torch.Tensor) -> dict[str, torch.Tensor]:
+        values = forward(self, *args)  # sets self.recorded
+        return dict(zip(self.recorded, values, strict=True))
+
+    return named
+
+
 class TaskModule(torch.nn.Module):
-    """Positional inputs in, the task's outputs out, as a tuple.
+    """Positional inputs in, the task's outputs out, as a dict by output name.
 
     With `past_count` > 0 the last `past_count` inputs are the flat key/value cache: they are
     packed into a Cache for the model, and the cache it returns is flattened after the outputs.
+    Every `forward` (subclasses' too) returns a tuple named by `record`, wrapped into a dict: the
+    names leave through the outputs (the program's output spec), not through module state.
     """
 
     def __init__(
@@ -72,11 +81,14 @@ class TaskModule(torch.nn.Module):
         self.arg_names = arg_names
         self.wanted = wanted
         self.past_count = past_count
-        # torch.export restores module attributes after tracing and may run a copy of this
-        # module, so the returned names go out through a module-level record under a key that
-        # copies share.
-        self.key = uuid.uuid4().hex
+        self.recorded: list[str] = []
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:
+            cls.forward = _named_outputs(cls.__dict__["forward"])  # type: ignore[method-assign]
+
+    @_named_outputs
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         plain = len(args) - self.past_count
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
@@ -94,11 +106,7 @@ class TaskModule(torch.nn.Module):
 
     def record(self, names: list[str]) -> None:
         """Say which outputs `forward` returned, in order (subclasses call it too)."""
-        _RETURNED[self.key] = names
-
-    @property
-    def returned(self) -> list[str]:
-        return _RETURNED.pop(self.key, [])
+        self.recorded = list(names)
 
 
 def _wrap(loaded: LoadedModel, names: list[str]) -> TaskModule:
@@ -108,12 +116,9 @@ def _wrap(loaded: LoadedModel, names: list[str]) -> TaskModule:
     return TaskModule(loaded.module, plain, loaded.task.outputs, len(specs) - len(plain))
 
 
-_RETURNED: dict[str, list[str]] = {}
-
-
 Wrap = Callable[[LoadedModel, list[str]], TaskModule]
 """Builds the module that torch.export traces: the loaded model behind positional inputs (named
-by the list, in order) and a tuple of named outputs. Components of an encoder-decoder bring
+by the list, in order) and a dict of named outputs. Components of an encoder-decoder bring
 their own."""
 
 
@@ -121,10 +126,8 @@ def call_reference(
     loaded: LoadedModel, inputs: dict[str, torch.Tensor], wrap: Wrap | None = None
 ) -> dict[str, torch.Tensor]:
     """Run the original model the way the trace sees it; outputs by name."""
-    wrapper = (wrap or _wrap)(loaded, list(inputs))
     with torch.no_grad():
-        values = wrapper(*inputs.values())
-    return dict(zip(wrapper.returned, values, strict=True))
+        return (wrap or _wrap)(loaded, list(inputs))(*inputs.values())  # type: ignore[no-any-return]
 
 
 def trace(
@@ -142,13 +145,13 @@ def trace(
     try:
         with torch.no_grad():
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
+            returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = _functionalize(program)
     except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
         raise TraceError(
             f"torch.export could not trace {loaded.model_type} for {loaded.task.name}: "
             f"{_first_line(exc)}. Try another --sequence-length/--batch-size, or report the model type."
         ) from exc
-    returned = wrapper.returned
     if not returned:
         raise TraceError(
             f"{loaded.model_type} returned none of the outputs of {loaded.task.name} "

@@ -124,7 +124,7 @@ def _check(
     expected = interpret(cut, inputs)
     with tempfile.TemporaryDirectory(prefix="irc-bisect-") as folder:
         try:
-            backend.lower(cut, Path(folder), **options)
+            backend.lower({"model": cut}, Path(folder), backend.make_options(**options))
             with backend.load(Path(folder)) as runner:
                 actual = runner.run(inputs)
         except Exception as exc:  # a lowering that breaks the artifact is a divergence too

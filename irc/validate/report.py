@@ -8,7 +8,7 @@ from typing import Any
 from irc.validate.compare import OutputResult
 
 LABELS = {"onnx": "ONNX", "torchscript": "TorchScript", "neuron": "Neuron"}
-"""Backend name -> how the validation log writes it."""
+"""Backend name -> how the validation log writes it, for reports made without a `label`."""
 
 _OK = "✓"
 _BAD = "x"
@@ -44,6 +44,8 @@ class ValidationReport:
     """A GenerationResult when the task decodes (with-past tasks), else None."""
     tolerance_source: str = ""
     """Who set the atol (`--dtype float16`, `--atol`); empty: the task's default."""
+    label: str = ""
+    """How the log writes the backend (its `Backend.label`); empty: looked up from its name."""
 
     @property
     def passed(self) -> bool:
@@ -57,7 +59,7 @@ class ValidationReport:
         return max((o.max_abs_diff for c in self.cases for o in c.outputs), default=0.0)
 
     def format(self) -> str:
-        label = LABELS.get(self.backend, self.backend.capitalize())
+        label = self.label or LABELS.get(self.backend, self.backend.capitalize())
         lines: list[str] = []
         if self.tolerance_source:
             atol = next((o.atol for c in self.cases for o in c.outputs), None)

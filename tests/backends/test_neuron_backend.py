@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from irc.api import run_pipeline, trace_model
-from irc.backends.neuron import NeuronBackend
+from irc.backends.neuron import NeuronBackend, NeuronOptions
 from irc.backends.neuron.compile import NeuronSdkMissing
 from irc.backends.neuron.runner import PaddingRunner
 from irc.errors import BackendError, IrcError, LoweringError
@@ -32,13 +32,14 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     """Tiny BERT question answering in buckets 8 and 16; its traced model for references."""
     traced = trace_model(tiny_model("bert", "question-answering"), "question-answering")
     backend = NeuronBackend()
-    graphs = []
+    graphs = {}
     for length in BUCKETS:
         graph = copy_graph(traced.graph)
         run_pipeline(graph, backend.bucket_pipeline({"batch": 2, "sequence": length}))
-        graphs.append(graph)
+        graph.metadata["pad_values"] = {"input_ids": 0}
+        graphs[f"sequence-{length}"] = graph
     out = tmp_path_factory.mktemp("neuron")
-    backend.lower_buckets(graphs, out, target="inf2", pad_values={"input_ids": 0})
+    backend.lower(graphs, out, NeuronOptions(target="inf2"))
     return traced, out
 
 
@@ -91,7 +92,7 @@ def test_longer_than_the_largest_bucket_is_refused(artifact: tuple[Any, Path]) -
 def test_the_backend_takes_static_graphs_only(tmp_path: Path) -> None:
     graph = trace_model(tiny_model("bert", "default"), "default").graph
     with pytest.raises(LoweringError, match=r"put pad-static\{batch=B,sequence=S\} first"):
-        NeuronBackend().lower_buckets([graph], tmp_path)
+        NeuronBackend().lower({"model": graph}, tmp_path, NeuronOptions())
     with pytest.raises(BackendError, match="runs pad-static itself"):
         NeuronBackend().bucket_pipeline({"batch": 1, "sequence": 8}, "pad-static,dce")
 

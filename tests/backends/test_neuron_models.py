@@ -75,7 +75,11 @@ def test_report_lists_every_op_of_each_graph(tmp_path: Path) -> None:
         graph = copy_graph(traced.graph)
         run_pipeline(graph, backend.bucket_pipeline({"batch": 1, "sequence": length}))
         graphs.append(graph)
-    backend.lower_buckets(graphs, tmp_path, target="inf1")
+    backend.lower(
+        {f"sequence-{n}": g for n, g in zip(BUCKETS, graphs, strict=True)},
+        tmp_path,
+        backend.parse_options("target=inf1"),
+    )
     data = json.loads((tmp_path / "op-report.json").read_text())
     assert data["sdk"]["package"] == "torch-neuron" and "SDK 2.13.0" in data["sdk"]["version"]
     for graph, bucket in zip(graphs, data["buckets"], strict=True):

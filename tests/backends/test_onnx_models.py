@@ -27,7 +27,7 @@ OTHER_SHAPES = ({"batch": 1, "sequence": 5}, {"batch": 3, "sequence": 13})
 def export(model_type: str, task: str, folder: Path, **options: Any) -> tuple[Any, Path]:
     traced = traced_tiny(model_type, task)
     assert traced.sizes == TRACED
-    path = get_backend("onnx").lower(traced.graph, folder, **options)
+    path = get_backend("onnx").lower_one(traced.graph, folder, **options)
     return traced, path
 
 

@@ -34,7 +34,7 @@ def _lowered(model: Any, task: str, folder: Path, fused: bool) -> tuple[Any, Pat
     pipeline = OnnxBackend.ort_pipeline if fused else OnnxBackend.default_pipeline
     run_pipeline(traced.graph, pipeline)
     folder.mkdir()
-    return traced, get_backend("onnx").lower(traced.graph, folder, ort_fusions=fused)
+    return traced, get_backend("onnx").lower_one(traced.graph, folder, ort_fusions=fused)
 
 
 def _run(folder: Path, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def test_ort_ops_need_the_option(tmp_path: Path) -> None:
     b = GraphMaker()
     b.output(b.op("irc.fast_gelu", b.input("x", "f32", ("batch", 4))))
     with pytest.raises(LoweringError, match="--ort-fusions"):
-        get_backend("onnx").lower(b.graph, tmp_path)
+        get_backend("onnx").lower_one(b.graph, tmp_path)
 
 
 def test_export_with_ort_fusions_validates(tmp_path: Path) -> None:
@@ -83,6 +83,6 @@ def test_export_with_ort_fusions_validates(tmp_path: Path) -> None:
     result = irc.export(model, task="causal-lm-with-past", output=tmp_path / "out", ort_fusions=True)
     assert result.report.passed, result.report.format()
     assert result.manifest["pipeline"] == OnnxBackend.ort_pipeline
-    assert result.manifest["options"] == {"ort_fusions": True}
+    assert result.manifest["options"] == {"opset": 18, "external_data": False, "ort_fusions": True}
     with pytest.raises(IrcError, match="option of the onnx backend"):
         irc.export(model, task="causal-lm", output=tmp_path / "ts", backend="torchscript", ort_fusions=True)

@@ -152,7 +152,7 @@ def make_inputs(maker: GraphMaker, sizes: dict[str, int], seed: int) -> dict[str
 def lower(graph: Graph, folder: Path, **options: Any) -> Path:
     from irc.backends import get_backend
 
-    return get_backend("onnx").lower(graph, folder, **options)
+    return get_backend("onnx").lower_one(graph, folder, **options)
 
 
 def check_backend(
@@ -169,7 +169,7 @@ def check_backend(
 
     backend = get_backend(backend_name)
     with tempfile.TemporaryDirectory() as tmp:
-        backend.lower(maker.graph, Path(tmp), **options)
+        backend.lower_one(maker.graph, Path(tmp), **options)
         with backend.load(Path(tmp)) as runner:
             for seed, binding in enumerate(sizes):
                 inputs = make_inputs(maker, binding, seed)

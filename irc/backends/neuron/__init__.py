@@ -2,10 +2,11 @@
 and the compile step through the Neuron SDK where it is installed.
 
     >>> backend = NeuronBackend()
+    >>> options = backend.parse_options("target=inf2,buckets=32|128")
     >>> backend.bucket_pipeline({"batch": 1, "sequence": 32})
-    'pad-static{batch=1,sequence=32},untie-weights,dce,cse,fold-constants'
-    >>> backend.lower_buckets([g32, g128], out_dir, target="inf2", pad_values={"input_ids": 0})
-    >>> backend.compile(out_dir)          # NeuronSdkMissing (exit 2) where the SDK won't import
+    'pad-static{batch=1,sequence=32},untie-weights,simplify,dce,cse,fold-constants'
+    >>> backend.lower({"sequence-32": g32, "sequence-128": g128}, out_dir, options)
+    >>> backend.compile(out_dir, options)   # NeuronSdkMissing (exit 2) where the SDK won't import
     >>> with backend.load(out_dir) as runner:   # pads to the smallest bucket that fits
     ...     runner.run(inputs)["logits"]
 
@@ -18,10 +19,12 @@ Compiling adds `model.neuron.pt` beside each `model.pt`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from irc.backends.base import Backend, Runner
+from irc.backends.base import Backend, NotCompiled, Runner
 from irc.backends.neuron.runner import MANIFEST
 from irc.errors import BackendError, LoweringError
 
@@ -32,6 +35,29 @@ if TYPE_CHECKING:
 REPORT_JSON = "op-report.json"
 REPORT_TEXT = "op-report.txt"
 DEFAULT_TARGET = "inf2"
+DEFAULT_BUCKETS = (128,)
+
+
+@dataclass(frozen=True)
+class NeuronOptions:
+    target: str = DEFAULT_TARGET
+    """The device to compile for: inf1 (torch-neuron), inf2 or trn1 (torch-neuronx)."""
+    buckets: tuple[int, ...] = DEFAULT_BUCKETS
+    """Sequence lengths, one static artifact each (`buckets=32|128`)."""
+    batch: int = 1
+    """The static batch size of every bucket."""
+
+    def __post_init__(self) -> None:
+        from irc.backends.neuron.report import load_list
+
+        load_list(self.target)  # an unknown target fails when the options are made, before tracing
+        bad = [b for b in self.buckets if not isinstance(b, int) or isinstance(b, bool) or b < 1]
+        if not self.buckets or bad:
+            raise BackendError(
+                f"--buckets takes positive sequence lengths, e.g. --buckets 32,128; got {list(self.buckets)!r}."
+            )
+        if not isinstance(self.batch, int) or isinstance(self.batch, bool) or self.batch < 1:
+            raise BackendError(f"--batch-size must be a positive integer, got {self.batch!r}.")
 
 
 class NeuronBackend(Backend):
@@ -39,6 +65,9 @@ class NeuronBackend(Backend):
     the Neuron SDK's lists, compiled with torch_neuron(x).trace when the SDK imports."""
 
     name = "neuron"
+    label = "Neuron"
+    Options = NeuronOptions
+    requires = frozenset({"static-shapes", "untied"})
     default_pipeline = "untie-weights,simplify,dce,cse,fold-constants"
     """Run on each bucket's copy of the graph after `pad-static` (see `bucket_pipeline`)."""
 
@@ -47,20 +76,8 @@ class NeuronBackend(Backend):
 
         return TorchScriptBackend().supported_ops()
 
-    def bucket_pipeline(self, sizes: dict[str, int], pipeline: str | None = None) -> str:
-        """`pad-static` at `sizes`, then `pipeline` (default: the backend's)."""
-        from irc.passes.pad_static import PadStatic
-
-        rest = self.default_pipeline if pipeline is None else pipeline
-        if "pad-static" in rest:
-            raise BackendError(
-                "the neuron backend runs pad-static itself, once per bucket; leave it out of --passes "
-                "and give the sizes with --buckets and --batch-size."
-            )
-        pad = PadStatic(**sizes)  # type: ignore[arg-type]
-        options = ",".join(f"{k}={v}" for k, v in sizes.items())
-        text = f"{pad.name}{{{options}}}"
-        return f"{text},{rest}" if rest else text
+    def bucket_sizes(self, options: NeuronOptions) -> list[dict[str, int]]:
+        return [{"batch": options.batch, "sequence": length} for length in sorted(set(options.buckets))]
 
     def check(self, graph: Graph) -> None:
         """Static shapes, then the TorchScript backend's checks (ops it lowers, no ties left)."""
@@ -74,58 +91,42 @@ class NeuronBackend(Backend):
             )
         TorchScriptBackend().check(graph)
 
-    def lower(self, graph: Graph, out_dir: Path, **options: Any) -> Path:
-        """One static graph as a one-bucket artifact; see `lower_buckets` for the options."""
-        unknown = sorted(set(options) - {"target", "pad_values"})
-        if unknown:
-            raise BackendError(
-                f"unknown option(s) {', '.join(unknown)} for the neuron backend; it takes target and pad_values."
-            )
-        return self.lower_buckets([graph], out_dir, **options)
-
-    def lower_buckets(
-        self,
-        graphs: list[Graph],
-        out_dir: Path,
-        *,
-        target: str = DEFAULT_TARGET,
-        pad_values: dict[str, float] | None = None,
-    ) -> Path:
-        """Write each static graph (made by pad-static, one per bucket) as `<bucket>/model.pt`,
-        the operator report of every graph and `neuron.json`; return the path of `neuron.json`."""
+    def lower(self, graphs: Mapping[str, Graph], out_dir: Path, options: NeuronOptions) -> dict[str, Path]:
+        """Write each static graph (made by pad-static, one per bucket) as `<name>/model.pt`, the
+        operator report of every graph and `neuron.json`, which the padding runner reads as the
+        one model `model`; return `{"model": neuron.json}`. What the runner pads each input
+        with comes from the graphs' `pad_values` metadata (default 0)."""
         from irc.backends.neuron.report import format_report, load_list
         from irc.backends.torchscript import TorchScriptBackend
 
         out_dir = Path(out_dir)
-        sdk = load_list(target)
+        sdk = load_list(options.target)
         if not graphs:
             raise BackendError("the neuron backend needs at least one bucket graph to lower.")
         buckets, reports = [], []
-        for graph in graphs:
+        for name, graph in graphs.items():
             self.check(graph)
             sizes = dict((graph.metadata.get("pad_static") or {}).get("sizes") or {})
-            name = bucket_name(sizes)
             (out_dir / name).mkdir()
-            TorchScriptBackend().lower(graph, out_dir / name)
+            TorchScriptBackend().lower({"model": graph}, out_dir / name, None)
             buckets.append({"name": name, "sizes": sizes, "model": f"{name}/model.pt", "compiled": None})
             reports.append((name, _report(graph, sdk)))
-        if len({b["name"] for b in buckets}) != len(buckets):
-            raise BackendError(f"two buckets have the same sizes: {[b['name'] for b in buckets]}")
-        _write_report(out_dir, target, sdk, reports)
-        (out_dir / REPORT_TEXT).write_text(format_report(target, sdk, reports))
+        _write_report(out_dir, options.target, sdk, reports)
+        (out_dir / REPORT_TEXT).write_text(format_report(options.target, sdk, reports))
+        first = next(iter(graphs.values()))
         manifest = {
-            "target": target,
+            "target": options.target,
             "sdk_package": sdk.package,
             "buckets": buckets,
-            "inputs": _inputs(graphs[0], pad_values or {}),
-            "outputs": _outputs(graphs[0]),
+            "inputs": _inputs(first, first.metadata.get("pad_values") or {}),
+            "outputs": _outputs(first),
             "report": REPORT_TEXT,
         }
         path = out_dir / MANIFEST
         path.write_text(json.dumps(manifest, indent=1) + "\n")
-        return path
+        return {"model": path}
 
-    def compile(self, out_dir: Path) -> list[Path]:
+    def compile(self, out_dir: Path, options: Any = None) -> list[Path]:
         """Compile every bucket with the target's SDK (imported now); records the compiled files
         in `neuron.json`. NeuronSdkMissing when the SDK does not import."""
         from irc.backends.neuron.compile import compile_model, import_sdk
@@ -143,7 +144,36 @@ class NeuronBackend(Backend):
         path.write_text(json.dumps(manifest, indent=1) + "\n")
         return compiled
 
-    def load(self, out_dir: Path) -> Runner:
+    def not_compiled(self, error: NotCompiled, out_dir: Path, validated: bool) -> NotCompiled:
+        from irc.backends.neuron.compile import NeuronSdkMissing
+
+        if not isinstance(error, NeuronSdkMissing):
+            return error
+        buckets = json.loads((Path(out_dir) / MANIFEST).read_text())["buckets"]
+        written = ", ".join(b["model"] for b in buckets)
+        checked = "validated on the CPU through the padding runner, " if validated else ""
+        return NeuronSdkMissing(
+            f"the static artifacts ({written}) and the operator report ({REPORT_TEXT}) were written to "
+            f"{out_dir} and {checked}but not compiled: {error}",
+            error.package,
+            error.reason,
+        )
+
+    def manifest(self, out_dir: Path) -> dict[str, Any]:
+        """The buckets and what was compiled, from `neuron.json`."""
+        neuron = json.loads((Path(out_dir) / MANIFEST).read_text())
+        return {
+            "buckets": neuron["buckets"],
+            "neuron": {
+                "target": neuron["target"],
+                "sdk_package": neuron["sdk_package"],
+                "compiled": all(b["compiled"] for b in neuron["buckets"]),
+                "report": neuron["report"],
+            },
+        }
+
+    def load(self, out_dir: Path, name: str = "model") -> Runner:
+        """The padding runner over every bucket: the folder is one model, `model`."""
         from irc.backends.neuron.runner import PaddingRunner
 
         return PaddingRunner(Path(out_dir))

@@ -11,6 +11,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from irc.backends.base import NotCompiled
 from irc.errors import BackendError
 
 REPOSITORY = "https://pip.repos.neuron.amazonaws.com"
@@ -22,7 +23,7 @@ INSTALL = {
 COMPILED_FILE = "model.neuron.pt"
 
 
-class NeuronSdkMissing(BackendError):
+class NeuronSdkMissing(NotCompiled):
     """The SDK package for the target cannot be imported: nothing was compiled."""
 
     def __init__(self, message: str, package: str, reason: str) -> None:

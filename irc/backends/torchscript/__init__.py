@@ -1,23 +1,26 @@
-"""The TorchScript backend: lowers a Graph to generated module code, scripted into `model.pt`.
+"""The TorchScript backend: lowers each named Graph to generated module code, scripted into
+`<name>.pt`.
 
     >>> backend = TorchScriptBackend()
-    >>> path = backend.lower(graph, out_dir)                 # out_dir/model.pt
-    >>> with backend.load(out_dir) as runner:
+    >>> files = backend.lower({"model": graph}, out_dir, NoOptions())   # out_dir/model.pt
+    >>> with backend.load(out_dir, "model") as runner:
     ...     runner.run(inputs)["logits"]
 
 The module is irc's own code (one line per IR node), not the transformers model, so the artifact
 loads with `torch.jit.load` in a process that never imports transformers. Symbolic dims stay
 symbolic (`x.size(1)`, int arithmetic), so one `model.pt` serves every batch size and sequence
-length. Tied weights must be separated first (`untie-weights`, in the default pipeline).
+length. Tied weights must be separated first: the backend requires `untied`, which
+`untie-weights` (in the default pipeline) ensures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from irc.backends.base import Backend, Runner
-from irc.errors import BackendError, LoweringError
+from irc.errors import LoweringError
 
 if TYPE_CHECKING:
     from irc.ir.core import Graph
@@ -27,6 +30,8 @@ class TorchScriptBackend(Backend):
     """TorchScript module (model.pt) with untied weights, loadable without transformers."""
 
     name = "torchscript"
+    label = "TorchScript"
+    requires = frozenset({"untied"})
     default_pipeline = "untie-weights,simplify,dce,cse,fold-constants"
 
     def supported_ops(self) -> set[str]:
@@ -46,20 +51,18 @@ class TorchScriptBackend(Backend):
                 f"{self.default_pipeline!r}, starts with it)."
             )
 
-    def lower(self, graph: Graph, out_dir: Path, **options: Any) -> Path:
-        """Write `out_dir/model.pt` (scripted, with the signature and generated source as extra
-        files) and return its path. Its one option, `name`, changes the file stem (multi-model
-        exports such as `decoder_model.pt`)."""
+    def lower(self, graphs: Mapping[str, Graph], out_dir: Path, options: Any) -> dict[str, Path]:
+        """Write `out_dir/<name>.pt` per graph (scripted, with the signature and generated source
+        as extra files) and return their paths."""
         from irc.backends.torchscript.translate import build, save
 
-        name = options.pop("name", "model")
-        if options:
-            raise BackendError(
-                f"unknown option(s) {', '.join(sorted(options))} for the torchscript backend; it takes none."
-            )
-        self.check(graph)
-        scripted, source = build(graph)
-        return save(scripted, source, graph, Path(out_dir), name)
+        for graph in graphs.values():
+            self.check(graph)
+        files = {}
+        for name, graph in graphs.items():
+            scripted, source = build(graph)
+            files[name] = save(scripted, source, graph, Path(out_dir), name)
+        return files
 
     def load(self, out_dir: Path, name: str = "model") -> Runner:
         from irc.backends.torchscript.runner import TorchScriptRunner
