@@ -219,4 +219,4 @@ def _cast_output(graph: Graph, value: Value) -> None:
     name = value.name
     graph.rename(value, graph.unique_name(f"{name}_{value.tensor_type.dtype}"))
     out = _cast(graph, value, DType.F32, base=name)
-    graph.outputs[graph.outputs.index(value)] = out
+    graph.replace_output(graph.outputs.index(value), out)

@@ -98,7 +98,7 @@ def _initializers(graph: Graph, builder: Builder) -> list[Weight]:
     weights: list[Weight] = []
     by_group: dict[str, str] = {}
     for param in graph.params.values():
-        if not param.uses():
+        if not param.is_used():
             continue
         key = param.tie_group or param.name
         if key not in by_group:

@@ -64,7 +64,7 @@ def generate(graph: Graph) -> Source:
     g = Codegen()
     args = "".join(f", {g.bind(v)}: {python_type(v)}" for v in graph.inputs)
     lines = HEADER.format(graph=graph.name, cls=CLASS_NAME, args=args).splitlines()
-    paths = attribute_paths([p for p in graph.params.values() if p.uses() or p in graph.outputs])
+    paths = attribute_paths([p for p in graph.params.values() if p.is_used()])
     for param_name, path in paths.items():
         lines.append(f"{_INDENT}{g.bind(graph.params[param_name])} = {_access(path)}")
     table = emitters()
