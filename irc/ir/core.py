@@ -120,15 +120,19 @@ def flatten_args(args: Iterable[Arg]) -> Iterator[Value]:
 
 def map_args(args: Arg, fn: Callable[[Value], Any]) -> Any:
     """`args` with every Value replaced by `fn(value)`, same nesting."""
-    if isinstance(args, Value):
-        return fn(args)
+    return map_leaves(args, lambda leaf: fn(leaf) if isinstance(leaf, Value) else leaf)
+
+
+def map_leaves(args: Arg, fn: Callable[[Any], Any]) -> Any:
+    """`args` (tuples, lists and dicts of arguments) with every other leaf, Values and literals
+    alike, replaced by `fn(leaf)`, same nesting."""
     if isinstance(args, tuple):
-        return tuple(map_args(a, fn) for a in args)
+        return tuple(map_leaves(a, fn) for a in args)
     if isinstance(args, list):
-        return [map_args(a, fn) for a in args]
+        return [map_leaves(a, fn) for a in args]
     if isinstance(args, dict):
-        return {k: map_args(v, fn) for k, v in args.items()}
-    return args
+        return {k: map_leaves(v, fn) for k, v in args.items()}
+    return fn(args)
 
 
 class Node:
