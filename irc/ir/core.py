@@ -255,8 +255,8 @@ class Graph:
         return param
 
     def remove_param(self, param: Param) -> None:
-        if param.uses():
-            raise IRError(f"param %{param.name} still has uses")
+        if param.is_used():
+            raise IRError(f"param %{param.name} is still used")
         del self.params[param.name]
         self._names.discard(param.name)
 

@@ -70,12 +70,12 @@ class FoldConstants(Pass):
             for out, data in zip(node.outputs, results, strict=True)
         ]
         for out, param in zip(node.outputs, params, strict=True):
-            out.replace_all_uses_with(param)
+            graph.replace_all_uses(out, param)
         graph.erase(node)
         for param in params:
             graph.add_param(param)
         for value in inputs:
-            if isinstance(value, Param) and not value.uses():
+            if isinstance(value, Param) and not value.is_used():
                 graph.remove_param(value)
         return True
 

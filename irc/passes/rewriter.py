@@ -203,7 +203,7 @@ def apply_patterns(
     walker = _Walker(graph, tuple(patterns), explain)
     changed = False
     recent: list[list[RewritePattern]] = []
-    queued: dict[int, Node] | None = None  # None: every node
+    queued: set[Node] | None = None  # None: every node
     while True:
         fired = walker.sweep(queued)
         if fired:
@@ -231,22 +231,22 @@ class _Walker:
         self.patterns = patterns
         self.explain = explain
         self.firing_sweeps = 0
-        self.touched: dict[int, Node] = {}
+        self.touched: set[Node] = set()
         """Nodes to try again in the next sweep: touched after this sweep visited them."""
-        self._queued: dict[int, Node] | None = None
+        self._queued: set[Node] | None = None
 
-    def sweep(self, queued: dict[int, Node] | None) -> list[RewritePattern]:
+    def sweep(self, queued: set[Node] | None) -> list[RewritePattern]:
         """Visit the `queued` nodes (every node when None) in graph order. A node touched in
         this sweep before its turn is visited in its turn; one touched after, or created, waits
         for the next sweep."""
-        self._queued, self.touched = queued, {}
+        self._queued, self.touched = queued, set()
         fired: list[RewritePattern] = []
         for node in self.graph.nodes:
             if node.graph is not self.graph:
                 continue  # erased by an earlier rewrite in this sweep
-            if queued is not None and queued.pop(id(node), None) is None:
+            if queued is not None and node not in queued:
                 continue
-            self.touched.pop(id(node), None)
+            self.touched.discard(node)
             pattern = self._visit(node)
             if pattern is not None:
                 fired.append(pattern)
@@ -276,9 +276,9 @@ class _Walker:
             # A pattern may look at the producers of its node's operands: the readers of what
             # changed are tried again too.
             for reader in [node, *(user for out in node.outputs for user in out.uses())]:
-                self.touched[id(reader)] = reader
+                self.touched.add(reader)
                 if self._queued is not None:
-                    self._queued[id(reader)] = reader
+                    self._queued.add(reader)
 
 
 def _call(pattern: RewritePattern, node: Node, rewriter: PatternRewriter) -> None:
