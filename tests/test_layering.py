@@ -58,6 +58,32 @@ def test_cli_and_api_reach_the_flow_through_the_exporter() -> None:
     assert not [name for name in api if name.startswith(("irc.backends", "irc.passes"))]
 
 
+BELOW_ALL = (
+    "irc.ir",
+    "irc.frontend",
+    "irc.passes",
+    "irc.backends",
+    "irc.validate",
+    "irc.exporter",
+    "irc.api",
+    "irc.cli",
+)
+"""Top-level modules that every layer may import: they import no layer themselves."""
+FOUNDATION = {"errors.py": BELOW_ALL, "plugins.py": BELOW_ALL, "registry.py": BELOW_ALL}
+
+
+@pytest.mark.parametrize("module", sorted(FOUNDATION))
+def test_foundation_modules_import_no_layer(module: str) -> None:
+    bad = [name for name in _imports(ROOT / module) if name.startswith(FOUNDATION[module])]
+    assert not bad, f"irc/{module} imports {', '.join(bad)}"
+
+
+def test_the_emitter_table_is_backend_neutral() -> None:
+    """irc/backends/emitters.py serves every backend: it imports none of them."""
+    names = _imports(ROOT / "backends" / "emitters.py")
+    assert not [n for n in names if n.startswith("irc.backends.") and n != "irc.backends.base"], names
+
+
 def test_import_irc_does_not_import_torch() -> None:
     import subprocess
     import sys

@@ -7,70 +7,62 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, cast
 
 from irc.errors import IrcError
-from irc.plugins import BACKEND_GROUP, PluginError, plugins
+from irc.plugins import BACKEND_GROUP
+from irc.registry import Registry
 
 if TYPE_CHECKING:
     from irc.backends.base import Backend
 
-_BACKENDS: dict[str, str | type] = {
-    "onnx": "irc.backends.onnx:OnnxBackend",
-    "torchscript": "irc.backends.torchscript:TorchScriptBackend",
-    "neuron": "irc.backends.neuron:NeuronBackend",
-}
+
+def _backend_base() -> type:
+    from irc.backends.base import Backend
+
+    return Backend
+
+
+_BACKENDS = Registry(
+    kind="backend",
+    plural="backends",
+    group=BACKEND_GROUP,
+    base=_backend_base,
+    error=IrcError,
+    builtin={
+        "onnx": "irc.backends.onnx:OnnxBackend",
+        "torchscript": "irc.backends.torchscript:TorchScriptBackend",
+        "neuron": "irc.backends.neuron:NeuronBackend",
+    },
+    unknown="unknown {kind} {name!r}; choose one of: {known}.{hint}",
+    check_registered_names=False,
+)
 """Backend name -> `module:class` of its Backend subclass (or the class, once registered)."""
 
 
 def register_backend(name: str, target: str | type, *, replace: bool = False) -> None:
     """Make `--backend name` use `target`: `"pkg.module:Class"` or a Backend subclass. An
     installed distribution declares it as an `irc.backends` entry point instead."""
-    if name in _BACKENDS and not replace:
-        raise IrcError(f"a backend named {name!r} is already registered")
-    _BACKENDS[name] = target
+    _BACKENDS.register(name, target, replace=replace)
 
 
 def unregister_backend(name: str) -> None:
     """Forget `name` (for tests and notebooks that registered it)."""
-    _BACKENDS.pop(name, None)
+    _BACKENDS.unregister(name)
 
 
 def backend_names() -> list[str]:
     """irc's backends and those of installed plugins (entry point group `irc.backends`), sorted."""
-    return sorted(set(_BACKENDS) | set(plugins(BACKEND_GROUP)))
+    return _BACKENDS.names()
 
 
 def backend_origin(name: str) -> str:
-    """`irc`, or the plugin distribution that declares the backend `name`."""
-    if name in _BACKENDS:
-        target = _BACKENDS[name]
-        return "irc" if isinstance(target, str) and target.startswith("irc.") else "registered"
-    plugin = plugins(BACKEND_GROUP).get(name)
-    return plugin.distribution if plugin else "unknown"
+    """`irc`, the plugin distribution that declares the backend `name`, or the `module:Class` of
+    a backend registered at run time."""
+    return _BACKENDS.origin(name)
 
 
 def get_backend(name: str) -> Backend:
-    """A new instance of the backend called `name`; an IrcError lists the known names, and
-    names the distribution of a plugin backend that cannot be loaded."""
-    from irc.backends.base import Backend
-
-    target = _BACKENDS.get(name)
-    if isinstance(target, type):
-        return cast("Backend", target())
-    if target is not None:
-        module_name, class_name = target.split(":")
-        module = importlib.import_module(module_name)
-        backend: Backend = getattr(module, class_name)()
-        return backend
-    plugin = plugins(BACKEND_GROUP).get(name)
-    if plugin is None:
-        raise IrcError(f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}.")
-    instance = plugin.load(Backend)()
-    if instance.name != name:
-        raise PluginError(
-            f"the plugin distribution {plugin.describe()} declares backend {name!r} but its class "
-            f"is named {instance.name!r}. Fix or uninstall {plugin.distribution}."
-        )
-    return cast("Backend", instance)
+    """A new instance of the backend called `name`; an IrcError lists the known names (and the
+    closest one), and names the module and distribution of a backend that cannot be loaded."""
+    return cast("Backend", _BACKENDS.load(name)())

@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from irc.errors import IrcError
 
 if TYPE_CHECKING:
     from irc.passes import PassManager
+    from irc.passes.rewriter import Failure
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,13 +84,18 @@ def _run(args: argparse.Namespace) -> int:
     printer = None
     if args.print_after_all or args.print_changed:
         printer = IRPrinter(only_changed=not args.print_after_all, locs=not args.no_locs)
-    manager = PassManager(args.passes, verify=not args.no_verify, debug=args.debug, after_pass=printer)
+    explainer = _Explainer() if args.explain_rewrites else None
+    manager = PassManager(
+        args.passes, verify=not args.no_verify, debug=args.debug, after_pass=printer, explain=explainer
+    )
     text = _read(args.file)
     chunks = _split(text) if args.split_input_file else [text]
     failed = 0
     for i, chunk in enumerate(chunks):
         if i:
             print(SEPARATOR)
+        if explainer is not None:
+            explainer.seen.clear()  # each graph's reasons are printed once for that graph
         try:
             _process(chunk, manager, args)
         except IrcError as exc:
@@ -125,29 +130,24 @@ def _process(text: str, manager: PassManager, args: argparse.Namespace) -> None:
     from irc.ir.printer import print_graph
 
     graph = parse_graph(text)
-    with _explaining(args.explain_rewrites):
-        result = manager.run(graph)
+    result = manager.run(graph)
     if args.timing:
         for record in result.records:
             print(f"{record.name}: {record.seconds * 1000:.2f} ms, changed={record.changed}", file=sys.stderr)
     print(print_graph(graph, locs=not args.no_locs), end="")
 
 
-def _explaining(enabled: bool) -> AbstractContextManager[None]:
-    """Print each distinct reason a rewrite pattern gave for not matching, once."""
-    if not enabled:
-        return nullcontext()
-    from irc.passes.rewriter import Failure, explaining
+class _Explainer:
+    """Prints each distinct reason a rewrite pattern gave for not matching, once."""
 
-    seen: set[str] = set()
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
 
-    def report(failure: Failure) -> None:
+    def __call__(self, failure: Failure) -> None:
         text = str(failure)
-        if text not in seen:
-            seen.add(text)
+        if text not in self.seen:
+            self.seen.add(text)
             print(f"explain: {text}", file=sys.stderr)
-
-    return explaining(report)
 
 
 def _read(path: str) -> str:

@@ -462,12 +462,8 @@ class _Importer:
     def _import_output(self, fx_node: Any) -> None:
         values = self._map(fx_node.args[0])
         for name, value in zip(self.output_names, values, strict=True):
-            if not isinstance(value, Value) or value.producer is None or value in self.graph.outputs:
-                alias = Node("irc.identity", (value,), {}, [self.graph.new_value(name, value.type)])
-                value = self.graph.append(alias).output
-            elif value.name != name:
-                self.graph.rename(value, name)
-            self.graph.outputs.append(value)
+            # An input, a weight or a value returned twice gets an `irc.identity` carrying the name.
+            self.graph.add_output(value, name)
 
 
 def _module_path(fx_node: Any) -> str:

@@ -4,7 +4,10 @@ Graph objects compare by identity. A node's arguments are a tuple of positional 
 dict of keyword arguments, in the order of the op's schema; their leaves are `Value`s or literals
 (int, float, bool, None, str, torch dtype/layout/device/memory_format, lists of those). The
 Values among them are the node's `inputs`; every change goes through `Node.set_args` or
-`Node.replace_input` so that each Value's use list stays right.
+`Node.replace_input` so that each Value's use list stays right. A graph output is a use too:
+`Graph.outputs` is a tuple changed only through `Graph.set_outputs`, `add_output` and
+`replace_output`, so that `Value.is_graph_output()` and `Value.is_used()` stay right, and
+`Graph.replace_all_uses` swaps a value everywhere, keeping the output names.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class LazyData(Protocol):
 class Value:
     """An SSA value: produced by one node (or a graph input, or a param), used by many."""
 
-    __slots__ = ("name", "type", "producer", "index", "_uses")
+    __slots__ = ("name", "type", "producer", "index", "_uses", "_output_slots")
 
     def __init__(self, name: str, type: Type) -> None:
         self.name = name
@@ -36,10 +39,24 @@ class Value:
         self.producer: Node | None = None
         self.index = 0
         self._uses: list[Node] = []
+        self._output_slots = 0
 
     def uses(self) -> list[Node]:
-        """A snapshot of the nodes that read this value (a node appears once per read)."""
+        """A snapshot of the nodes that read this value (a node appears once per read); graph
+        outputs are not nodes: see `is_graph_output`, `is_used` and `use_count`."""
         return list(self._uses)
+
+    def is_graph_output(self) -> bool:
+        """Whether the graph returns this value (its name is then an artifact's output name)."""
+        return self._output_slots > 0
+
+    def is_used(self) -> bool:
+        """Whether anything reads this value: a node, or the graph as one of its outputs."""
+        return bool(self._uses) or self._output_slots > 0
+
+    def use_count(self) -> int:
+        """Reads by nodes (one per read) plus the graph output slots that return this value."""
+        return len(self._uses) + self._output_slots
 
     @property
     def tensor_type(self) -> TensorType:
@@ -48,6 +65,8 @@ class Value:
         return self.type
 
     def replace_all_uses_with(self, other: Value) -> None:
+        """Make every node that reads this value read `other`; graph outputs stay as they are
+        (`Graph.replace_all_uses` replaces those too)."""
         for node in self.uses():
             node.replace_input(self, other)
 
@@ -101,15 +120,19 @@ def flatten_args(args: Iterable[Arg]) -> Iterator[Value]:
 
 def map_args(args: Arg, fn: Callable[[Value], Any]) -> Any:
     """`args` with every Value replaced by `fn(value)`, same nesting."""
-    if isinstance(args, Value):
-        return fn(args)
+    return map_leaves(args, lambda leaf: fn(leaf) if isinstance(leaf, Value) else leaf)
+
+
+def map_leaves(args: Arg, fn: Callable[[Any], Any]) -> Any:
+    """`args` (tuples, lists and dicts of arguments) with every other leaf, Values and literals
+    alike, replaced by `fn(leaf)`, same nesting."""
     if isinstance(args, tuple):
-        return tuple(map_args(a, fn) for a in args)
+        return tuple(map_leaves(a, fn) for a in args)
     if isinstance(args, list):
-        return [map_args(a, fn) for a in args]
+        return [map_leaves(a, fn) for a in args]
     if isinstance(args, dict):
-        return {k: map_args(v, fn) for k, v in args.items()}
-    return args
+        return {k: map_leaves(v, fn) for k, v in args.items()}
+    return fn(args)
 
 
 class Node:
@@ -184,15 +207,16 @@ class Graph:
     """A function: named inputs, params, nodes in topological order, named outputs.
 
     Output names are the names of the output Values, so `present.0.key` is both the Value's and
-    the artifact's name.
+    the artifact's name. `outputs` is a tuple: edit it with `set_outputs`, `add_output`,
+    `replace_output` or `replace_all_uses`, which keep each Value's `is_graph_output()` right.
     """
 
-    __slots__ = ("name", "inputs", "outputs", "params", "_nodes", "metadata", "_names")
+    __slots__ = ("name", "inputs", "_outputs", "params", "_nodes", "metadata", "_names")
 
     def __init__(self, name: str = "main") -> None:
         self.name = name
         self.inputs: list[Value] = []
-        self.outputs: list[Value] = []
+        self._outputs: tuple[Value, ...] = ()
         self.params: dict[str, Param] = {}
         self._nodes: list[Node] = []
         self.metadata: dict[str, Any] = {}
@@ -231,8 +255,8 @@ class Graph:
         return param
 
     def remove_param(self, param: Param) -> None:
-        if param.uses():
-            raise IRError(f"param %{param.name} still has uses")
+        if param.is_used():
+            raise IRError(f"param %{param.name} is still used")
         del self.params[param.name]
         self._names.discard(param.name)
 
@@ -261,15 +285,91 @@ class Graph:
         return node
 
     def erase(self, node: Node) -> None:
-        """Remove a node whose outputs have no uses left."""
+        """Remove a node whose outputs have no uses left (graph outputs count as uses)."""
         for out in node.outputs:
-            if out.uses() or out in self.outputs:
+            if out.is_used():
                 raise IRError(f"cannot erase {node!r}: %{out.name} is still used")
         node.drop_references()
         self._nodes.remove(node)
         node.graph = None
         for out in node.outputs:
             self._names.discard(out.name)
+
+    # -- outputs --------------------------------------------------------------------------
+    @property
+    def outputs(self) -> tuple[Value, ...]:
+        """The values the graph returns, in order; their names are the output names."""
+        return self._outputs
+
+    @outputs.setter
+    def outputs(self, values: Iterable[Value]) -> None:
+        self.set_outputs(values)
+
+    def set_outputs(self, values: Iterable[Value]) -> None:
+        """Make `values` the graph's outputs, in order (a value may appear more than once)."""
+        new = tuple(values)
+        for value in self._outputs:
+            value._output_slots -= 1
+        for value in new:
+            value._output_slots += 1
+        self._outputs = new
+
+    def add_output(
+        self, value: Value, name: str | None = None, *, meta: dict[str, Any] | None = None
+    ) -> Value:
+        """Return `value` after the current outputs, under `name` (its own name by default), and
+        return the Value that carries it: `value` renamed, or, when `value` cannot take an output
+        name (see `can_carry_name`), an `irc.identity` of it appended with `meta`."""
+        if name is not None:
+            value, _ = self._carrier(value, name, value.type, len(self._nodes), meta)
+        self.set_outputs((*self._outputs, value))
+        return value
+
+    def replace_output(self, old: Value | int, new: Value) -> None:
+        """Return `new` where the graph returned `old`: every slot holding the Value `old`, or
+        the one slot at index `old`. Names are left alone (`replace_all_uses` keeps them)."""
+        outputs = list(self._outputs)
+        if isinstance(old, int):
+            if not -len(outputs) <= old < len(outputs):
+                raise IRError(f"graph @{self.name} has {len(outputs)} outputs, no output {old}")
+            outputs[old] = new
+        elif any(v is old for v in outputs):
+            outputs = [new if v is old else v for v in outputs]
+        else:
+            raise IRError(f"%{old.name} is not an output of graph @{self.name}")
+        self.set_outputs(outputs)
+
+    def replace_all_uses(
+        self, old: Value, new: Value, *, before: Node | None = None, meta: dict[str, Any] | None = None
+    ) -> Node | None:
+        """Make every reader of `old` read `new`: nodes, and graph outputs, which keep their
+        name (the artifact's I/O name). `new` takes that name; when it cannot (a graph input, a
+        param, or already an output under its own name), an `irc.identity` of `new` carries it,
+        inserted before `before` (at the end by default) with `meta`; that node is returned.
+        `old` gives up the name for `<name>.replaced` (it is usually erased right after)."""
+        if old is new:
+            return None
+        old.replace_all_uses_with(new)
+        if not old.is_graph_output():
+            return None
+        name = old.name
+        self.rename(old, self.unique_name(f"{name}.replaced"))
+        index = self._index(before) if before is not None else len(self._nodes)
+        carrier, identity = self._carrier(new, name, old.type, index, meta)
+        self.replace_output(old, carrier)
+        return identity
+
+    def _carrier(
+        self, value: Value, name: str, type: Type, index: int, meta: dict[str, Any] | None
+    ) -> tuple[Value, Node | None]:
+        """`value` renamed to `name`, or an `irc.identity` of it named `name` inserted at `index`
+        when `value` cannot carry an output name; and that identity node, if any."""
+        if can_carry_name(value):
+            if value.name != name:
+                self.rename(value, name)
+            return value, None
+        identity = self.insert(index, Node("irc.identity", (value,), {}, [self.new_value(name, type)], meta))
+        return identity.output, identity
 
     def _index(self, node: Node) -> int:
         for i, candidate in enumerate(self._nodes):
@@ -308,3 +408,9 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"Graph(@{self.name}: {len(self.inputs)} inputs, {len(self.params)} params, {len(self)} nodes)"
+
+
+def can_carry_name(value: Value) -> bool:
+    """Whether `value` can be renamed to a graph output's name: a node's result that is not an
+    output already (graph inputs and params keep their own names, an output keeps its own)."""
+    return value.producer is not None and not value.is_graph_output()

@@ -39,7 +39,7 @@ def to_dot(graph: Graph, *, params: bool = True) -> str:
         label = f"%{value.name}\n{value.type}"
         lines.append(f"  {_quote(key)} [label={_quote(label)}, shape=ellipse];")
     for param in graph.params.values():
-        if params and param.uses():
+        if params and param.is_used():
             keys[id(param)] = key = f"param:{param.name}"
             label = f"%{param.name}\n{param.type} {param.kind}"
             lines.append(f"  {_quote(key)} [label={_quote(label)}, shape=note, style=dashed];")

@@ -33,16 +33,15 @@ class Interpreter:
             raise IRError(f"no value given for graph input(s) {', '.join(missing)}")
         self.env = {v: inputs[v.name] for v in graph.inputs}
         for param in graph.params.values():
-            if param.uses():
+            if param.is_used():
                 self.env[param] = param.tensor()
         last_use = self._last_uses()
-        keep = set(graph.outputs)
         for i, node in enumerate(graph.nodes):
             results = self.run_node(node)
             for out, result in zip(node.outputs, results, strict=False):
                 self.env[out] = result
             for value in last_use.get(i, ()):
-                if value not in keep:
+                if not value.is_graph_output():
                     self.env.pop(value, None)
         return {v.name: self.env[v] for v in graph.outputs}
 

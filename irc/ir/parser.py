@@ -235,9 +235,9 @@ class _Parser:
 
     def output(self, graph: Graph) -> None:
         if not self.peek("}"):
-            graph.outputs.append(self.use())
+            graph.add_output(self.use())
             while self.accept(","):
-                graph.outputs.append(self.use())
+                graph.add_output(self.use())
         if not self.peek("}"):
             raise self.error("',' or the '}' closing the graph (output is the last statement)")
 

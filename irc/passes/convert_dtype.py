@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from irc.errors import PassError
-from irc.ir.core import Graph, Node, Param, Value, map_args
+from irc.ir.core import Graph, Node, Param, Value, map_args, map_leaves
 from irc.ir.dtypes import DType
 from irc.ir.types import TensorType
 from irc.passes.base import Pass
@@ -161,17 +161,15 @@ def _retarget_literals(args: Any, target: DType) -> Any:
     import torch
 
     limit = _finite_limit(target)
-    if isinstance(args, tuple):
-        return tuple(_retarget_literals(a, target) for a in args)
-    if isinstance(args, list):
-        return [_retarget_literals(a, target) for a in args]
-    if isinstance(args, dict):
-        return {k: _retarget_literals(v, target) for k, v in args.items()}
-    if args is torch.float32:
-        return target.to_torch()
-    if isinstance(args, float) and abs(args) > limit and abs(args) != float("inf"):
-        return limit / 2 if args > 0 else -limit / 2
-    return args
+
+    def retarget(leaf: Any) -> Any:
+        if leaf is torch.float32:
+            return target.to_torch()
+        if isinstance(leaf, float) and abs(leaf) > limit and abs(leaf) != float("inf"):
+            return limit / 2 if leaf > 0 else -limit / 2
+        return leaf
+
+    return map_leaves(args, retarget)
 
 
 def _cast_inputs(graph: Graph, node: Node, want: DType, casts: dict[tuple[Value, DType], Value]) -> None:
@@ -219,4 +217,4 @@ def _cast_output(graph: Graph, value: Value) -> None:
     name = value.name
     graph.rename(value, graph.unique_name(f"{name}_{value.tensor_type.dtype}"))
     out = _cast(graph, value, DType.F32, base=name)
-    graph.outputs[graph.outputs.index(value)] = out
+    graph.replace_output(graph.outputs.index(value), out)

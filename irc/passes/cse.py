@@ -64,18 +64,12 @@ def _literal_key(arg: Any) -> Hashable:
 
 
 def _merge(graph: Graph, *, keep: Node, drop: Node) -> bool:
-    outputs = graph.outputs
-    renames: list[tuple[Value, str]] = []
-    for kept, dropped in zip(keep.outputs, drop.outputs, strict=True):
-        if dropped not in outputs:
-            continue
-        if kept in outputs:
-            return False
-        renames.append((kept, dropped.name))
-    for kept, dropped in zip(keep.outputs, drop.outputs, strict=True):
-        dropped.replace_all_uses_with(kept)
-        outputs[:] = [kept if v is dropped else v for v in outputs]
+    """Replace `drop`'s results by `keep`'s (`Graph.replace_all_uses`: a graph output keeps its
+    name) and erase `drop`; refused when a pair of results are both graph outputs."""
+    pairs = list(zip(keep.outputs, drop.outputs, strict=True))
+    if any(kept.is_graph_output() and dropped.is_graph_output() for kept, dropped in pairs):
+        return False
+    for kept, dropped in pairs:
+        graph.replace_all_uses(dropped, kept)
     graph.erase(drop)
-    for kept, name in renames:
-        graph.rename(kept, name)
     return True

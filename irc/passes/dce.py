@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from irc.ir.core import Graph, Node, Value
+from irc.ir.core import Graph, Node
 from irc.ir.ops import get_op
 from irc.passes.base import Pass
 
@@ -24,23 +24,19 @@ class DeadCodeElimination(Pass):
     name = "dce"
 
     def run(self, graph: Graph) -> bool:
-        outputs = set(graph.outputs)
         changed = False
         for node in reversed(graph.nodes):
-            if _is_dead(node, outputs):
+            if is_dead(node):
                 graph.erase(node)
                 changed = True
         for param in list(graph.params.values()):
-            if param.uses() or param in outputs:
-                continue
-            graph.remove_param(param)
-            changed = True
+            if not param.is_used():
+                graph.remove_param(param)
+                changed = True
         return changed
 
 
-def _is_dead(node: Node, outputs: set[Value]) -> bool:
-    if not node.outputs:
-        return False  # a node without results exists for its effect (an assertion, say)
-    if any(out.uses() or out in outputs for out in node.outputs):
-        return False
-    return get_op(node.op).pure
+def is_dead(node: Node) -> bool:
+    """Whether erasing `node` changes nothing: a pure op none of whose results is read (a graph
+    output is a read). A node without results exists for its effect (an assertion, say)."""
+    return bool(node.outputs) and not any(out.is_used() for out in node.outputs) and get_op(node.op).pure

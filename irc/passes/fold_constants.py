@@ -47,10 +47,9 @@ class FoldConstants(Pass):
             raise PassError(f"fold-constants: max_elements must be >= 0, not {self.max_elements}")
 
     def run(self, graph: Graph) -> bool:
-        outputs = set(graph.outputs)
         changed = False
         for node in graph.nodes:
-            if any(out in outputs for out in node.outputs) or not get_op(node.op).pure:
+            if any(out.is_graph_output() for out in node.outputs) or not get_op(node.op).pure:
                 continue
             if _fold_scalar(graph, node) or self._fold_tensor(graph, node):
                 changed = True
@@ -71,12 +70,12 @@ class FoldConstants(Pass):
             for out, data in zip(node.outputs, results, strict=True)
         ]
         for out, param in zip(node.outputs, params, strict=True):
-            out.replace_all_uses_with(param)
+            graph.replace_all_uses(out, param)
         graph.erase(node)
         for param in params:
             graph.add_param(param)
         for value in inputs:
-            if isinstance(value, Param) and not value.uses():
+            if isinstance(value, Param) and not value.is_used():
                 graph.remove_param(value)
         return True
 

@@ -22,6 +22,7 @@ from irc.ir.dims import SymDim
 from irc.ir.types import ScalarType, TensorType, Type
 from irc.passes.base import Pass
 from irc.passes.pipeline import as_passes, format_pipeline
+from irc.passes.rewriter import Explain, RewritePass
 
 DEBUG_SIZES = {"batch": 2}
 """Sizes of symbolic dims in generated debug inputs; any other dim gets `DEBUG_DEFAULT_SIZE`."""
@@ -61,7 +62,8 @@ class PassManager:
     from the graph input types (see `debug_inputs_for`). Debug mode also gives parameters and
     buffers that have no data (a graph parsed from text) seeded random data, so the graph can run.
     `after_pass` is called with each pass's record and the graph once the pass has run and been
-    checked (`irc.passes.printing.IRPrinter` prints the IR there).
+    checked (`irc.passes.printing.IRPrinter` prints the IR there). `explain` receives each reason
+    a rewrite pattern of a `RewritePass` gave for not matching (`irc-opt --explain-rewrites`).
     """
 
     def __init__(
@@ -73,9 +75,11 @@ class PassManager:
         debug_inputs: dict[str, Any] | None = None,
         initial: frozenset[str] = frozenset(),
         after_pass: Callable[[PassRecord, Graph], Any] | None = None,
+        explain: Explain | None = None,
     ) -> None:
         self.passes = as_passes(passes)
         self.after_pass = after_pass
+        self.explain = explain
         self.verify = verify
         self.debug = debug
         self.debug_inputs = debug_inputs
@@ -128,7 +132,10 @@ class PassManager:
 
     def _run_one(self, p: Pass, graph: Graph, before: list[str]) -> bool:
         try:
-            changed = p.run(graph)
+            if self.explain is not None and isinstance(p, RewritePass):
+                changed = p.run(graph, explain=self.explain)
+            else:
+                changed = p.run(graph)
             if self.verify:
                 from irc.ir.verifier import verify
 

@@ -122,8 +122,7 @@ def check_same_type(a: Arg, b: Arg) -> str | None:
 
 def check_uses(value: Value, count: int = 1) -> str | None:
     """`value` is read exactly `count` times (a graph output counts as a read)."""
-    graph = value.producer.graph if value.producer else None
-    uses = len(value.uses()) + (graph.outputs.count(value) if graph else 0)
+    uses = value.use_count()
     if uses == count:
         return None
     return f"%{value.name} has {uses} uses, not {count}"

@@ -123,7 +123,7 @@ def _merged_output(out: Value, width: int) -> Node | None:
 
 def _only_reader(value: Value) -> Node | None:
     readers = value.uses()
-    return readers[0] if len(readers) == 1 and not check_uses(value, 1) else None
+    return readers[0] if readers and value.use_count() == 1 else None
 
 
 def _dims(transpose: Node) -> set[int]:

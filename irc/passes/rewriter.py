@@ -20,23 +20,25 @@
 A pattern looks at one node (guard clauses first, `irc.passes.match` has the constraints) and
 makes every edit through the `PatternRewriter`, which copies the matched node's provenance to
 the nodes it creates, keeps graph output names, erases producers left dead by a replacement,
-and records whether anything changed. `apply_patterns` sweeps the graph, trying the patterns
-in order on each node, until a sweep changes nothing.
+and records whether anything changed and which nodes the edit touched. `apply_patterns` drives
+the patterns from a worklist, as xDSL's `PatternRewriteWalker` does: a first sweep tries them on
+every node in order; after that only the nodes an edit touched (the nodes it inserted or changed,
+the readers of the values it replaced, the producers of the operands of the nodes it erased) are
+tried again, in graph order, until none fires; a last sweep over every node confirms the fixed
+point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from irc.errors import PassError
-from irc.ir.core import Arg, Graph, Node, Param, Value
-from irc.ir.ops import get_op
+from irc.errors import IrcError, PassError
+from irc.ir.core import Arg, Graph, Node, Value
 from irc.ir.types import Type
 from irc.passes.base import Pass
+from irc.passes.dce import is_dead
 
 PROVENANCE = ("module", "source")
 """The `Node.meta` keys a rewrite copies from the matched node to the nodes it creates."""
@@ -66,8 +68,13 @@ class Failure:
     reason: str
 
     def __str__(self) -> str:
-        outs = ", ".join(f"%{v.name}" for v in self.node.outputs)
-        return f"{self.pattern!r} on {outs} = {self.node.op}: {self.reason}"
+        return f"{self.pattern!r} on {describe(self.node)}: {self.reason}"
+
+
+def describe(node: Node) -> str:
+    """`%a, %b = op`, how a failure or an error names the node."""
+    outs = ", ".join(f"%{v.name}" for v in node.outputs)
+    return f"{outs} = {node.op}" if outs else node.op
 
 
 @dataclass
@@ -80,6 +87,9 @@ class PatternRewriter:
     changed: bool = False
     created: list[Node] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    touched: list[Node] = field(default_factory=list)
+    """Nodes an edit inserted or changed, readers of replaced values, producers of the operands
+    of erased nodes: what the walker tries the patterns on again."""
 
     def fail(self, reason: str) -> None:
         """Record why the pattern does not match; `return rewriter.fail("rank != 4")`."""
@@ -104,34 +114,31 @@ class PatternRewriter:
 
     def insert_before(self, new: Node, before: Node | None = None) -> Node:
         """Insert a node built by the pattern; provenance it does not set is the matched node's."""
-        for key in PROVENANCE:
-            if key in self.node.meta and key not in new.meta:
-                new.meta[key] = self.node.meta[key]
+        for key, value in self._provenance().items():
+            new.meta.setdefault(key, value)
         self.graph.insert_before(before or self.node, new)
-        self.created.append(new)
-        self.changed = True
+        self._created(new)
         return new
+
+    def _provenance(self) -> dict[str, Any]:
+        return {key: self.node.meta[key] for key in PROVENANCE if key in self.node.meta}
+
+    def _created(self, node: Node) -> None:
+        self.created.append(node)
+        self.touched.append(node)
+        self.changed = True
 
     def replace_value(self, old: Value, new: Value) -> None:
         """Make every reader of `old` (graph outputs included) read `new`. A graph output keeps
         its name: `new` is renamed, or an `irc.identity` node carries the name when `new` is an
-        input, a param, or already an output."""
+        input, a param, or already an output (`Graph.replace_all_uses`)."""
         if old is new:
             return
-        old.replace_all_uses_with(new)
+        self.touched += old.uses()
+        identity = self.graph.replace_all_uses(old, new, before=self.node, meta=self._provenance())
+        if identity is not None:
+            self._created(identity)
         self.changed = True
-        if old not in self.graph.outputs:
-            return
-        carrier = new
-        if new.producer is None or new in self.graph.outputs or isinstance(new, Param):
-            identity = self.create("irc.identity", (new,), types=[old.type], name=f"{old.name}.id")
-            carrier = identity.output
-        outputs = self.graph.outputs
-        outputs[:] = [carrier if v is old else v for v in outputs]
-        # The old value gives up its name now; its node is erased right after.
-        name = old.name
-        self.graph.rename(old, self.graph.unique_name(f"{name}.replaced"))
-        self.graph.rename(carrier, name)
 
     def replace_node(self, node: Node, values: Sequence[Value]) -> None:
         """Replace each output of `node` by the matching value, then erase `node` and any
@@ -143,7 +150,7 @@ class PatternRewriter:
         renames = {
             id(new): (new, old.name)
             for old, new in zip(node.outputs, values, strict=True)
-            if id(new.producer) in created and old not in self.graph.outputs
+            if id(new.producer) in created and not old.is_graph_output()
         }
         for old, new in zip(node.outputs, values, strict=True):
             self.replace_value(old, new)
@@ -154,6 +161,7 @@ class PatternRewriter:
     def set_args(self, node: Node, args: tuple[Arg, ...], kwargs: dict[str, Arg] | None = None) -> None:
         """Change a node's arguments in place."""
         node.set_args(args, node.kwargs if kwargs is None else kwargs)
+        self.touched.append(node)
         self.changed = True
 
     def erase(self, node: Node) -> None:
@@ -162,31 +170,17 @@ class PatternRewriter:
         self.graph.erase(node)
         self.changed = True
         for value in inputs:
-            self._erase_if_dead(value)
-
-    def _erase_if_dead(self, value: Value) -> None:
-        producer = value.producer
-        if producer is None or producer.graph is not self.graph or not get_op(producer.op).pure:
-            return
-        if any(out.uses() or out in self.graph.outputs for out in producer.outputs):
-            return
-        self.erase(producer)
+            producer = value.producer
+            if producer is None or producer.graph is not self.graph:
+                continue
+            if is_dead(producer):
+                self.erase(producer)
+            else:
+                self.touched.append(producer)
 
 
 Explain = Callable[[Failure], Any]
-
-_EXPLAIN: ContextVar[Explain | None] = ContextVar("irc_rewrite_explain", default=None)
-
-
-@contextmanager
-def explaining(explain: Explain) -> Iterator[None]:
-    """Within the block, every `apply_patterns` call without its own `explain` reports its
-    failed matches to `explain` (`irc-opt --explain-rewrites` prints them)."""
-    token = _EXPLAIN.set(explain)
-    try:
-        yield
-    finally:
-        _EXPLAIN.reset(token)
+"""Receives each reason a pattern gave for not matching a node (`irc-opt --explain-rewrites`)."""
 
 
 def apply_patterns(
@@ -198,20 +192,30 @@ def apply_patterns(
 ) -> bool:
     """Apply `patterns` to `graph` until none matches; True if anything changed.
 
-    Each sweep visits the nodes in order and tries the patterns in their list order on each
-    (the first that changes the graph wins for that node). `explain` receives a `Failure` for
-    every reason a pattern gave for not matching. A PassError names the patterns still firing
-    after `max_sweeps` sweeps (two rules undoing each other, usually).
+    The first sweep visits every node in order; each later sweep visits, in order, only the
+    nodes that the edits of the sweep before touched, and a last sweep over every node confirms
+    that nothing fires. On each node the patterns are tried in their list order (the first that
+    changes the graph wins for that node). `explain` receives a `Failure` for every reason a
+    pattern gave for not matching. A PassError names the patterns still firing after
+    `max_sweeps` sweeps that changed the graph (two rules undoing each other, usually); an
+    exception inside a pattern becomes a PassError naming the pattern and the node.
     """
-    explain = explain or _EXPLAIN.get()
+    walker = _Walker(graph, tuple(patterns), explain)
     changed = False
     recent: list[list[RewritePattern]] = []
-    for _ in range(max_sweeps):
-        fired = _sweep(graph, patterns, explain)
-        if not fired:
+    queued: set[Node] | None = None  # None: every node
+    while True:
+        fired = walker.sweep(queued)
+        if fired:
+            changed = True
+            recent = [*recent[-1:], fired]  # two rules undoing each other alternate sweeps
+            if walker.firing_sweeps >= max_sweeps:
+                break
+            queued = walker.touched
+        elif queued is None:
             return changed
-        changed = True
-        recent = [*recent[-1:], fired]  # two rules undoing each other alternate sweeps
+        else:
+            queued = None  # the worklist is empty: confirm the fixed point on every node
     names = ", ".join(sorted({repr(p) for sweep in recent for p in sweep}))
     raise PassError(
         f"rewrite patterns did not reach a fixed point in {max_sweeps} sweeps; still firing: {names}. "
@@ -219,23 +223,73 @@ def apply_patterns(
     )
 
 
-def _sweep(graph: Graph, patterns: Sequence[RewritePattern], explain: Explain | None) -> list[RewritePattern]:
-    fired: list[RewritePattern] = []
-    for node in graph.nodes:
-        for pattern in patterns:
-            if node.graph is not graph:
-                break  # erased by an earlier rewrite in this sweep
+class _Walker:
+    """Tries the patterns on nodes in graph order and collects what their edits touched."""
+
+    def __init__(self, graph: Graph, patterns: tuple[RewritePattern, ...], explain: Explain | None) -> None:
+        self.graph = graph
+        self.patterns = patterns
+        self.explain = explain
+        self.firing_sweeps = 0
+        self.touched: set[Node] = set()
+        """Nodes to try again in the next sweep: touched after this sweep visited them."""
+        self._queued: set[Node] | None = None
+
+    def sweep(self, queued: set[Node] | None) -> list[RewritePattern]:
+        """Visit the `queued` nodes (every node when None) in graph order. A node touched in
+        this sweep before its turn is visited in its turn; one touched after, or created, waits
+        for the next sweep."""
+        self._queued, self.touched = queued, set()
+        fired: list[RewritePattern] = []
+        for node in self.graph.nodes:
+            if node.graph is not self.graph:
+                continue  # erased by an earlier rewrite in this sweep
+            if queued is not None and node not in queued:
+                continue
+            self.touched.discard(node)
+            pattern = self._visit(node)
+            if pattern is not None:
+                fired.append(pattern)
+        self.firing_sweeps += bool(fired)
+        return fired
+
+    def _visit(self, node: Node) -> RewritePattern | None:
+        for pattern in self.patterns:
+            if node.graph is not self.graph:
+                return None  # erased by an earlier pattern on its own operands
             if pattern.ops and node.op not in pattern.ops:
                 continue
-            rewriter = PatternRewriter(graph, node)
-            pattern.match_and_rewrite(node, rewriter)
-            if explain is not None:
+            rewriter = PatternRewriter(self.graph, node)
+            _call(pattern, node, rewriter)
+            if self.explain is not None:
                 for reason in rewriter.failures:
-                    explain(Failure(pattern, node, reason))
+                    self.explain(Failure(pattern, node, reason))
             if rewriter.changed:
-                fired.append(pattern)
-                break
-    return fired
+                self._touch([node, *rewriter.touched])
+                return pattern
+        return None
+
+    def _touch(self, nodes: Iterable[Node]) -> None:
+        for node in nodes:
+            if node.graph is not self.graph:
+                continue
+            # A pattern may look at the producers of its node's operands: the readers of what
+            # changed are tried again too.
+            for reader in [node, *(user for out in node.outputs for user in out.uses())]:
+                self.touched.add(reader)
+                if self._queued is not None:
+                    self._queued.add(reader)
+
+
+def _call(pattern: RewritePattern, node: Node, rewriter: PatternRewriter) -> None:
+    """Run one pattern; whatever it raises names the pattern and the node."""
+    try:
+        pattern.match_and_rewrite(node, rewriter)
+    except Exception as exc:
+        detail = str(exc) if isinstance(exc, IrcError) else f"{type(exc).__name__}: {exc}"
+        raise PassError(
+            f"rewrite pattern {pattern!r} failed on {describe(node)} at {node.provenance}: {detail}"
+        ) from exc
 
 
 @dataclass(frozen=True)

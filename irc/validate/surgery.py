@@ -3,29 +3,20 @@ cross the cut as outputs (Polygraphy's "mark outputs", done on irc's IR)."""
 
 from __future__ import annotations
 
+from irc.ir.copy import copy_graph
 from irc.ir.core import Graph, Value
-from irc.ir.parser import parse_graph
-from irc.ir.printer import print_graph
 from irc.ir.types import TensorType
-
-
-def copy_graph(graph: Graph) -> Graph:
-    """An independent copy through the text form, sharing the weights (no tensor is copied)."""
-    copy = parse_graph(print_graph(graph))
-    for name, param in copy.params.items():
-        param.data = graph.params[name].data
-    return copy
 
 
 def frontier(graph: Graph, count: int) -> list[Value]:
     """The tensors the first `count` nodes compute that later nodes or the graph's outputs read."""
     nodes = graph.nodes
-    later = {id(v) for node in nodes[count:] for v in node.inputs} | {id(v) for v in graph.outputs}
+    later = {id(v) for node in nodes[count:] for v in node.inputs}
     return [
         out
         for node in nodes[:count]
         for out in node.outputs
-        if id(out) in later and isinstance(out.type, TensorType)
+        if (id(out) in later or out.is_graph_output()) and isinstance(out.type, TensorType)
     ]
 
 
@@ -33,10 +24,10 @@ def prefix(graph: Graph, count: int) -> Graph:
     """A copy of `graph` holding only its first `count` nodes, whose outputs are the frontier
     tensors (named as in `graph`, so results compare by name); weights no kept node reads go."""
     cut = copy_graph(graph)
-    cut.outputs[:] = frontier(cut, count)
+    cut.set_outputs(frontier(cut, count))
     for node in reversed(cut.nodes[count:]):
         cut.erase(node)
     for param in list(cut.params.values()):
-        if not param.uses():
+        if not param.is_used():
             cut.remove_param(param)
     return cut

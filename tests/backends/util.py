@@ -96,7 +96,7 @@ class GraphMaker:
         return tuple(values) if outputs > 1 else values[0]
 
     def output(self, *values: Value) -> None:
-        self.graph.outputs.extend(values)
+        self.graph.set_outputs((*self.graph.outputs, *values))
 
     def _given_type(self, result: torch.Tensor, shape: Sequence[int | str]) -> TensorType:
         dims = tuple(d if isinstance(d, int) else parse_dim(d) for d in shape)

@@ -136,7 +136,7 @@ def test_tuples_print_as_lists() -> None:
     node = graph.append(
         Node("aten.permute", (x, (1, 0)), {}, [graph.new_value("p", TensorType(DType.F32, (3, 2)))])
     )
-    graph.outputs.append(node.output)
+    graph.add_output(node.output)
     assert "aten.permute(%x, [1, 0])" in print_graph(graph)
     assert parse_graph(print_graph(graph)).nodes[0].args[1] == [1, 0]
 

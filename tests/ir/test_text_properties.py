@@ -34,7 +34,7 @@ def _graph_with_dims(dims: tuple[Dim, ...]) -> Graph:
         graph.add_input(name, TensorType(DType.F32, (parse_dim(name),)))
     x = graph.add_input("x", TensorType(DType.F32, dims))
     node = graph.append(Node("aten.neg", (x,), {}, [graph.new_value("y", TensorType(DType.BF16, dims))]))
-    graph.outputs.append(node.output)
+    graph.add_output(node.output)
     return graph
 
 
@@ -92,7 +92,7 @@ def test_literals_round_trip(literal: Any, kwarg: dict[str, Any]) -> None:
     node = graph.append(
         Node("irc.identity", (x, literal), {"value": literal}, [graph.new_value("y", x.type)])
     )
-    graph.outputs.append(node.output)
+    graph.add_output(node.output)
     text = print_graph(graph)
     parsed = parse_graph(text)
     assert print_graph(parsed) == text
@@ -108,7 +108,7 @@ def test_literals_round_trip(literal: Any, kwarg: dict[str, Any]) -> None:
 def test_value_names_round_trip(name: str) -> None:
     graph = Graph(name)
     x = graph.add_input(name, TensorType(DType.F32, (2,)))
-    graph.outputs.append(x)
+    graph.add_output(x)
     text = print_graph(graph)
     parsed = parse_graph(text)
     assert parsed.name == name and parsed.inputs[0].name == name

@@ -67,7 +67,7 @@ def test_tie_group_type_mismatch() -> None:
 def test_several_problems_are_all_listed() -> None:
     graph = _graph()
     _node(graph, "a").op = "aten.not_an_op"
-    graph.outputs.append(Value("ghost", TensorType(DType.F32, ())))
+    graph.add_output(Value("ghost", TensorType(DType.F32, ())))
     message = _problems(graph)
     assert "(2 problem(s))" in message
     assert "aten.not_an_op -> %a at layer.0 (model.py:10): unknown op" in message
@@ -85,7 +85,7 @@ def test_args_edited_behind_set_args() -> None:
 def test_stale_use_from_a_removed_node() -> None:
     graph = _graph()
     b = _node(graph, "b")
-    graph.outputs.remove(b.output)
+    graph.set_outputs(v for v in graph.outputs if v is not b.output)
     graph._nodes.remove(b)  # bypassing Graph.erase leaves %a and %x used by a node outside the graph
     assert "%a is still used by 1 node(s) not in the graph" in _problems(graph)
 

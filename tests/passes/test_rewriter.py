@@ -102,6 +102,96 @@ def test_replaced_producers_left_dead_are_erased() -> None:
     assert graph.ops() == {"aten.sub.Tensor": 2, "aten.relu": 1}
 
 
+class Visits(RewritePattern):
+    """Never matches; records the nodes the walker tries it on."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
+        self.seen.append(node.outputs[0].name)
+
+
+def test_the_worklist_retries_only_what_an_edit_touched() -> None:
+    graph = parse_graph(SUB)
+    visits = Visits()
+    assert apply_patterns(graph, [SubToAddNeg(), visits])
+    # Sweep 1 tries every node (%z is rewritten before `visits` sees it; %r reads the replaced
+    # %z, after it in order, so it is retried in the same sweep); sweep 2 only the created %neg
+    # and %z; nothing fires there, and a last sweep over every node confirms the fixed point.
+    assert visits.seen == ["w", "r", "neg", "z", "neg", "z", "w", "r"]
+
+
+def test_the_worklist_retries_readers_of_replaced_values_in_the_same_sweep() -> None:
+    graph = parse_graph(SUB)
+    apply_patterns(graph, [SubToAddNeg()])
+    visits = Visits()
+    # AddToSub turns %z back into a sub and erases the add and its neg (whose operand is an
+    # input); %r, which reads %z after it, is retried in sweep 1, so sweep 2 tries only the sub.
+    assert apply_patterns(graph, [AddToSub(), visits])
+    assert visits.seen == ["neg", "w", "r", "z", "z", "w", "r"]
+
+
+class MulZeroOfNeg(RewritePattern):
+    """%b = aten.mul.Tensor(%n, 0) where %n = aten.neg(%x)  ->  aten.mul.Tensor(%x, 0)"""
+
+    ops = ("aten.mul.Tensor",)
+
+    def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
+        neg = producer(node.args[0], "aten.neg")
+        if neg is None or node.args[1] != 0:
+            return rewriter.fail("not neg(x) * 0")
+        mul = rewriter.create("aten.mul.Tensor", (neg.args[0], 0), types=[node.output.type])
+        rewriter.replace_node(node, [mul.output])
+
+
+class SingleUseNegToMul(RewritePattern):
+    """%n = aten.neg(%x), read once  ->  aten.mul.Tensor(%x, -1)"""
+
+    ops = ("aten.neg",)
+
+    def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
+        if why := check_uses(node.output):
+            return rewriter.fail(why)
+        mul = rewriter.create("aten.mul.Tensor", (node.args[0], -1), types=[node.output.type])
+        rewriter.replace_node(node, [mul.output])
+
+
+def test_the_worklist_retries_the_producers_of_erased_nodes_operands() -> None:
+    graph = parse_graph("""\
+graph @g {
+  input %x : f32[3]
+  %n = aten.neg(%x) : f32[3]
+  %a = aten.relu(%n) : f32[3]
+  %b = aten.mul.Tensor(%n, 0) : f32[3]
+  output %a, %b
+}
+""")
+    visits = Visits()
+    assert apply_patterns(graph, [MulZeroOfNeg(), SingleUseNegToMul(), visits])
+    # Sweep 1: %n has two readers; the rewrite of %b erases one, so the neg is queued and sweep 2
+    # rewrites it, then tries %a (its reader, touched) and the new %b; sweep 3 tries the new %n,
+    # and a last sweep every node.
+    assert visits.seen == ["n", "a", "a", "b", "n", "n", "a", "b"]
+    assert graph.ops() == {"aten.mul.Tensor": 2, "aten.relu": 1}
+
+
+class Boom(RewritePattern):
+    ops = ("aten.sub.Tensor",)
+
+    def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
+        raise ValueError("boom")
+
+
+def test_an_exception_in_a_pattern_names_the_pattern_and_the_node() -> None:
+    graph = parse_graph(SUB)
+    with pytest.raises(
+        PassError,
+        match=r"rewrite pattern Boom failed on %z = aten.sub.Tensor at blk.1 \(model.py:12\): ValueError: boom",
+    ):
+        apply_patterns(graph, [Boom()])
+
+
 @dataclass(frozen=True)
 class SubToAdd(RewritePass):
     """Rewrite subtractions of rank-2 tensors as additions of negations."""
@@ -117,6 +207,13 @@ def test_rewrite_pass_runs_in_the_manager(registered) -> None:  # noqa: ANN001
     assert [r.changed for r in result.records] == [True, False]
     assert graph.ops()["aten.neg"] == 1
     assert SubToAdd.summary() == "Rewrite subtractions of rank-2 tensors as additions of negations."
+
+
+def test_the_manager_passes_explain_to_rewrite_passes(registered) -> None:  # noqa: ANN001
+    registered(SubToAdd)
+    failures: list[Failure] = []
+    PassManager("sub-to-add,dce", explain=failures.append).run(parse_graph(SUB))
+    assert {str(f) for f in failures} == {"SubToAddNeg on %w = aten.sub.Tensor: %v has rank 1, not 2"}
 
 
 CONSTRAINTS = """\

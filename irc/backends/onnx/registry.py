@@ -13,42 +13,22 @@ node's output, or a list with one name per output. Its docstring is the op's ATe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
 
-from irc.errors import IrcError
-
-if TYPE_CHECKING:
-    from irc.backends.onnx.builder import Builder
-    from irc.ir.core import Node
+from irc.backends.emitters import EmitterTable
 
 Emitter = Callable[..., "str | list[str]"]
 """`emitter(builder, node, *node.args, **node.kwargs) -> output name(s)`."""
 
-LOWERINGS: dict[str, Emitter] = {}
+TABLE = EmitterTable("onnx", "ONNX", advice="; a pass that rewrites the op may work around it meanwhile")
+LOWERINGS: dict[str, Emitter] = TABLE.emitters
 
-F = TypeVar("F", bound=Emitter)
-
-
-def lowering(*ops: str) -> Callable[[F], F]:
-    """Register the decorated emitter for each of `ops` (overloads that share one schema shape)."""
-
-    def register(fn: F) -> F:
-        for op in ops:
-            if op in LOWERINGS:
-                raise IrcError(f"the ONNX backend registers {op} twice")
-            LOWERINGS[op] = fn
-        return fn
-
-    return register
+lowering = TABLE.register
+"""`@lowering("aten.linear", ...)`: register the decorated emitter for each op."""
 
 
 def lowerings() -> dict[str, Emitter]:
     """The whole table (complete once this module is imported)."""
     return LOWERINGS
-
-
-def emit(fn: Emitter, g: Builder, node: Node) -> Any:
-    return fn(g, node, *node.args, **node.kwargs)
 
 
 # The op modules register into LOWERINGS as they are imported; importing them here, once the

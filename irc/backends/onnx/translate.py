@@ -16,11 +16,11 @@ from typing import Any
 import onnx
 from onnx import helper
 
-from irc.backends.base import format_missing
+from irc.backends.emitters import call, one_line
 from irc.backends.onnx.builder import MS_DOMAIN, ONNX_DTYPES, Builder, OpsetError
-from irc.backends.onnx.registry import Emitter, emit, lowerings
+from irc.backends.onnx.registry import TABLE, Emitter, lowerings
 from irc.backends.onnx.writer import Weight, nbytes, write
-from irc.errors import BackendError, IrcError, LoweringError, ParseError
+from irc.errors import BackendError, LoweringError, ParseError
 from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.dims import format_dim
 from irc.ir.types import TensorType
@@ -60,31 +60,17 @@ def translate(graph: Graph, opset: int, ort_fusions: bool = False) -> tuple[onnx
 
 
 def _lower_node(builder: Builder, table: dict[str, Emitter], node: Node) -> None:
-    emitter = table.get(node.op)
-    if emitter is None:
-        raise LoweringError(format_missing("onnx", {node.op: [node]}))
-    where = f"{node.op} (%{node.outputs[0].name if node.outputs else '?'}) at {node.provenance}"
+    emitter = TABLE.find(node, table)
     builder.begin(node)
     try:
-        builder.finish(node, emit(emitter, builder, node))
+        with TABLE.blame(node, keep=(OpsetError,)):
+            builder.finish(node, call(emitter, builder, node))
     except OpsetError as exc:
         raise LoweringError(
             f"{node.op} needs opset >= {exc.needed}: its ONNX form {exc.op_type} first appears there, "
             f"and this export asked for opset {builder.opset}. Pass --opset {exc.needed} or later "
             f"(used by %{node.outputs[0].name if node.outputs else '?'} at {node.provenance})."
         ) from exc
-    except IrcError as exc:
-        raise LoweringError(f"cannot lower {where}: {_one_line(exc)}") from exc
-    except Exception as exc:  # an emitter bug: name the node so the report is actionable
-        raise LoweringError(
-            f"the ONNX lowering of {where} failed ({type(exc).__name__}: {_one_line(exc)}). This is a bug in "
-            "irc's ONNX backend: please report it with this message; a pass that rewrites the op "
-            "may work around it meanwhile."
-        ) from exc
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 def _initializers(graph: Graph, builder: Builder) -> list[Weight]:
@@ -98,7 +84,7 @@ def _initializers(graph: Graph, builder: Builder) -> list[Weight]:
     weights: list[Weight] = []
     by_group: dict[str, str] = {}
     for param in graph.params.values():
-        if not param.uses():
+        if not param.is_used():
             continue
         key = param.tie_group or param.name
         if key not in by_group:
@@ -178,7 +164,7 @@ def save(
         onnx.checker.check_model(checkable(model, weights), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise BackendError(
-            f"the ONNX model for {path} fails onnx.checker: {_one_line(exc)}. This is a bug in irc's "
+            f"the ONNX model for {path} fails onnx.checker: {one_line(exc)}. This is a bug in irc's "
             "ONNX backend; please report it with the model type and task."
         ) from exc
     write(model, weights, path, external)

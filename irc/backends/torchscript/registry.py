@@ -14,42 +14,22 @@ op's schema line:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
 
-from irc.errors import IrcError
-
-if TYPE_CHECKING:
-    from irc.backends.torchscript.codegen import Codegen
-    from irc.ir.core import Node
+from irc.backends.emitters import EmitterTable
 
 Emitter = Callable[..., str]
 """`emitter(codegen, node, *node.args, **node.kwargs) -> expression`."""
 
-EMITTERS: dict[str, Emitter] = {}
+TABLE = EmitterTable("torchscript", "TorchScript")
+EMITTERS: dict[str, Emitter] = TABLE.emitters
 
-F = TypeVar("F", bound=Emitter)
-
-
-def emitter(*ops: str) -> Callable[[F], F]:
-    """Register the decorated emitter for each of `ops` (overloads that share one schema shape)."""
-
-    def register(fn: F) -> F:
-        for op in ops:
-            if op in EMITTERS:
-                raise IrcError(f"the TorchScript backend registers {op} twice")
-            EMITTERS[op] = fn
-        return fn
-
-    return register
+emitter = TABLE.register
+"""`@emitter("aten.sym_size.int", ...)`: register the decorated emitter for each op."""
 
 
 def emitters() -> dict[str, Emitter]:
     """The whole table (complete once this module is imported)."""
     return EMITTERS
-
-
-def emit(fn: Emitter, g: Codegen, node: Node) -> str:
-    return fn(g, node, *node.args, **node.kwargs)
 
 
 # The op modules register into EMITTERS as they are imported; importing them here, once the

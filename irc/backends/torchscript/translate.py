@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from irc.backends.base import format_missing
+from irc.backends.emitters import call, where
 from irc.backends.torchscript.codegen import Codegen, dtype_literal, literal, python_type
-from irc.backends.torchscript.registry import Emitter, emit, emitters
+from irc.backends.torchscript.registry import TABLE, Emitter, emitters
 from irc.backends.torchscript.runner import SIGNATURE_FILE, SOURCE_FILE, quiet_jit
-from irc.errors import IrcError, LoweringError
+from irc.errors import LoweringError
 from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.types import ScalarType
 
@@ -64,7 +64,7 @@ def generate(graph: Graph) -> Source:
     g = Codegen()
     args = "".join(f", {g.bind(v)}: {python_type(v)}" for v in graph.inputs)
     lines = HEADER.format(graph=graph.name, cls=CLASS_NAME, args=args).splitlines()
-    paths = attribute_paths([p for p in graph.params.values() if p.uses() or p in graph.outputs])
+    paths = attribute_paths([p for p in graph.params.values() if p.is_used()])
     for param_name, path in paths.items():
         lines.append(f"{_INDENT}{g.bind(graph.params[param_name])} = {_access(path)}")
     table = emitters()
@@ -78,18 +78,9 @@ def generate(graph: Graph) -> Source:
 
 
 def _statement(g: Codegen, table: dict[str, Emitter], node: Node) -> str:
-    emitter = table.get(node.op)
-    if emitter is None:
-        raise LoweringError(format_missing("torchscript", {node.op: [node]}))
-    try:
-        expression = emit(emitter, g, node)
-    except IrcError as exc:
-        raise LoweringError(f"cannot lower {_where(node)}: {_one_line(exc)}") from exc
-    except Exception as exc:  # an emitter bug: name the node so the report is actionable
-        raise LoweringError(
-            f"the TorchScript lowering of {_where(node)} failed ({type(exc).__name__}: {_one_line(exc)}). "
-            "This is a bug in irc's TorchScript backend: please report it with this message."
-        ) from exc
+    emitter = TABLE.find(node, table)
+    with TABLE.blame(node):
+        expression = call(emitter, g, node)
     comment = f"  # {node.provenance}" if node.meta.get("module") else ""
     if not node.outputs:
         return expression + comment
@@ -202,7 +193,7 @@ def _script_error(exc: Exception, source: Source, file: Path) -> LoweringError:
         )
     line = source.text.splitlines()[number - 1].strip()
     return LoweringError(
-        f"TorchScript cannot compile the code generated for {_where(source.lines[number])}: `{line}` ({first}). "
+        f"TorchScript cannot compile the code generated for {where(source.lines[number])}: `{line}` ({first}). "
         "This is a bug in irc's TorchScript backend (the op's emitter); please report it with this message."
     )
 
@@ -225,11 +216,3 @@ def signature(graph: Graph) -> dict[str, Any]:
         "inputs": [{"name": v.name, "type": str(v.type)} for v in graph.inputs],
         "outputs": [{"name": v.name, "type": str(v.type)} for v in graph.outputs],
     }
-
-
-def _where(node: Node) -> str:
-    return f"{node.op} (%{node.outputs[0].name if node.outputs else '?'}) at {node.provenance}"
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
