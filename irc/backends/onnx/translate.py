@@ -120,11 +120,10 @@ def _intermediate_types(graph: Graph, builder: Builder) -> list[onnx.ValueInfoPr
     """The IR's type of every tensor a node computes, symbolic dims named: ONNX shape inference
     loses dims behind computed shapes (`Reshape(x, Concat(Shape(...)))`), and ONNX Runtime fuses
     a residual add into SkipLayerNormalization only when it knows both sides' shapes agree."""
-    ends = {v.name for v in graph.outputs}
     infos = []
     for node in graph.nodes:
         for value in node.outputs:
-            if not isinstance(value.type, TensorType) or value.name in ends:
+            if not isinstance(value.type, TensorType) or value.is_graph_output():
                 continue
             if builder.env.get(value) == value.name:
                 infos.append(_value_info(value, named_only=True))
