@@ -162,8 +162,10 @@ def export(
         "batch": batch_size,
     }
     request = ExportRequest(
-        model, task, Path(output), backend, flags, atol, passes, batch_size, sequence_length, validate,
-        debug_passes, force, keep_failed, trust_remote_code, progress, on_validation_case, dtype,
+        model, task, Path(output), backend, flags, atol=atol, passes=passes, batch_size=batch_size,
+        sequence_length=sequence_length, validate=validate, debug_passes=debug_passes, force=force,
+        keep_failed=keep_failed, trust_remote_code=trust_remote_code, progress=progress,
+        on_validation_case=on_validation_case, dtype=dtype,
     )  # fmt: skip
     return run_export(request)
 

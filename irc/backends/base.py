@@ -91,7 +91,7 @@ class Backend(ABC):
 
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
-    """How validation logs write the backend (`ONNX`, `TorchScript`); default: `name`."""
+    """How validation logs write the backend (`ONNX`, `TorchScript`); default: `name` capitalized."""
     default_pipeline: ClassVar[str] = ""
     """The pass pipeline (`"dce,cse,fold-constants"`) run before lowering unless the user gives one."""
     requires: ClassVar[frozenset[str]] = frozenset()
@@ -107,7 +107,7 @@ class Backend(ABC):
 
     @classmethod
     def display(cls) -> str:
-        return cls.label or cls.name
+        return cls.label or cls.name.capitalize()
 
     def parse_options(self, text: str = "") -> Any:
         """`Options` from option text in the pipeline grammar: `opset=18,external_data=true`."""

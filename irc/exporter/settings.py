@@ -46,8 +46,9 @@ def resolve_backend(spec: str, flags: dict[str, Any]) -> tuple[Backend, Any]:
     if foreign:
         owner = OWNERS.get(foreign[0], "another")
         shown = " and ".join(FLAGS[k] for k in foreign)
+        verb = "is an option" if len(foreign) == 1 else "are options"
         raise IrcError(
-            f"{shown}: options of the {owner} backend (--backend {owner}), not of the {name} backend."
+            f"{shown} {verb} of the {owner} backend (--backend {owner}), not of the {name} backend."
         )
     values = {**dataclasses.asdict(options), **{k: v for k, v in given.items() if k in fields}}
     return backend, backend.make_options(**values)

@@ -164,7 +164,12 @@ def test_ids_are_padded_with_the_pad_token(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("model_type", "task", "options", "message"),
     [
-        ("bert", "default", {"backend": "onnx", "buckets": [8]}, "options of the neuron backend"),
+        (
+            "bert",
+            "default",
+            {"backend": "onnx", "buckets": [8]},
+            "--buckets is an option of the neuron backend",
+        ),
         ("bert", "default", {"buckets": [0]}, "--buckets takes positive sequence lengths"),
         ("bert", "default", {"neuron_target": "inf3"}, "unknown Neuron target 'inf3'"),
         ("bert", "default", {"buckets": [32, 128]}, "bucket 128 is longer than the 64 positions"),
