@@ -275,7 +275,23 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         pad_token_id=0,
     ),
 }
-"""Tiny configs by model type: 2 layers, hidden size 32, vocab 99, images 32x32."""
+"""Tiny configs by model type: 2 layers, hidden size 32, vocab 99, images 32x32. The keys are the
+tests' parametrization (the model types the default suite covers), not a list irc admits types
+by: irc exports any type (benchmarks/tiny_configs.py shrinks any other type's config)."""
+
+
+def types_with(task: str) -> list[str]:
+    """The test model types for which the frontend decides `task` applies (a with-past task: the
+    head takes a cache), in sorted order."""
+    from irc.frontend.tasks import supported_tasks
+
+    return sorted(t for t in TINY_CONFIGS if task in supported_tasks(t, tiny_config(t)))
+
+
+def encoder_as_decoder(model_type: str) -> bool:
+    """True for a type whose causal-lm head is a decoder only with `is_decoder: true` (BERT and
+    its kin; their config defaults to an encoder)."""
+    return getattr(tiny_config(model_type), "is_decoder", None) is False
 
 
 def tiny_config(model_type: str, **overrides: Any) -> Any:

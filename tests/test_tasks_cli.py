@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from irc.cli.main import main
-from irc.frontend.tasks import MODELS
-from tests.models import tiny_checkpoint
+from tests.models import TINY_CONFIGS, tiny_checkpoint
 
 
 @pytest.mark.parametrize(
@@ -56,7 +55,7 @@ def _head_task(model_type: str) -> str:
     return next((t for t in tasks if t != "default"), tasks[0])
 
 
-@pytest.mark.parametrize("model_type", sorted(MODELS))
+@pytest.mark.parametrize("model_type", sorted(TINY_CONFIGS))
 def test_every_model_type_lists_tasks_and_detects_its_head(model_type: str, tmp_path: Path) -> None:
     from irc.api import list_tasks
 
