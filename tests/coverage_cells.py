@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ class CellResult:
     """Wall time of `irc.export` (trace, passes, lowering, validation), not of building the model."""
     atol: float
     reason: str = ""
+    stage: str = ""
+    """Where a failure happened: `build` (the tiny model), `export` (trace, passes, lowering) or
+    `validate` (the artifact disagrees); empty when the cell passed."""
 
 
 def cells() -> list[tuple[str, str]]:
@@ -51,21 +55,30 @@ def expected_atol(model_type: str, task: str) -> float:
     return get_task(task, model_type).atol
 
 
-def run_cell(model_type: str, task: str, backend: str, workdir: Path) -> CellResult:
+def run_cell(
+    model_type: str, task: str, backend: str, workdir: Path, build: Callable[[str, str], Any] | None = None
+) -> CellResult:
     """Export and validate a tiny `model_type` with the head of `task`; never raises.
 
-    The artifact goes to a folder under `workdir` that is removed afterwards, whatever happened.
+    `build(model_type, task)` makes the model (default: tests/models.py's tiny configs). The
+    artifact goes to a folder under `workdir` that is removed afterwards, whatever happened.
     """
     output = Path(workdir) / f"{model_type}-{task}-{backend}"
     atol = _safe_atol(model_type, task)
     started = time.perf_counter()
+    stage = "build"
     try:
-        model = _build(model_type, task)
+        model = (build or _build)(model_type, task)
+        stage = "export"
         started = time.perf_counter()
         result = _export(model, task, output, backend)
     except Exception as exc:  # a cell reports any failure, so one bad cell cannot stop the matrix
         seconds = time.perf_counter() - started
         report = getattr(exc, "report", None)
+        stage = "validate" if report is not None and stage == "export" else stage
+        reason = _reason(exc)
+        if stage == "build":
+            reason = f"the tiny model does not build: {reason}"
         return CellResult(
             model_type,
             task,
@@ -74,7 +87,8 @@ def run_cell(model_type: str, task: str, backend: str, workdir: Path) -> CellRes
             _max_diff(report),
             seconds,
             _used_atol(report, atol),
-            _reason(exc),
+            reason,
+            stage,
         )
     finally:
         shutil.rmtree(output, ignore_errors=True)
@@ -89,6 +103,7 @@ def run_cell(model_type: str, task: str, backend: str, workdir: Path) -> CellRes
         seconds,
         _used_atol(report, atol),
         "" if report.passed else _first_bad_output(report),
+        "" if report.passed else "validate",
     )
 
 

@@ -55,7 +55,11 @@ def head_class(model_type: str, mapping_name: str) -> Any:
 
 def parameters(cls: Any) -> dict[str, inspect.Parameter]:
     """The named parameters of `cls.forward` (without self, *args and **kwargs)."""
-    signature = inspect.signature(cls.forward)
+    try:
+        signature = inspect.signature(cls.forward)
+    except ImportError as exc:  # transformers' stand-in for a class whose library is missing
+        detail = " ".join(str(exc).split()).split(". Please")[0]
+        raise TaskError(f"{detail}; install it to export {cls.__name__}.") from exc
     plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return {n: p for n, p in signature.parameters.items() if n != "self" and p.kind in plain}
 
