@@ -29,6 +29,7 @@ _WIDTHS = {
     "projection_dim",
     "true_hidden_size",
     "intra_bottleneck_size",
+    "hidden_size_per_layer_input",
 }
 _FFNS = {
     "intermediate_size",
@@ -83,10 +84,13 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, bool) or not isinstance(value, (int, list)):
             continue
         elif isinstance(value, int):
-            out[key] = _shrink_int(key, value, values)
+            # A staged vision model's layer count is its number of stages (len(depths)).
+            staged = key in _LAYERS and isinstance(values.get("depths"), list)
+            out[key] = value if staged else _shrink_int(key, value, values)
         elif value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             out[key] = _shrink_stages(key, value)
-    _per_layer_lists(out)
+    _per_layer_lists(out, values)
+    _rope(out)
     _token_ids(out)
     return out
 
@@ -114,7 +118,7 @@ def _shrink_int(key: str, value: int, values: dict[str, Any]) -> int:
         return min(value, POSITIONS)
     if key in _LOW_RANK:
         return min(value, 16)
-    if key in ("vocab_size", "decoder_vocab_size"):
+    if key in ("vocab_size", "decoder_vocab_size", "vocab_size_per_layer_input"):
         return min(value, VOCAB)
     if key in ("image_size", "input_size"):
         return min(value, IMAGE)
@@ -137,14 +141,36 @@ def _shrink_stages(key: str, value: list[int]) -> list[int]:
     return value
 
 
-def _per_layer_lists(out: dict[str, Any]) -> None:
-    """Lists with one entry per layer follow the layer count down."""
-    layers = next((out[k] for k in _LAYERS if isinstance(out.get(k), int)), None)
-    for key in _PER_LAYER_LISTS:
-        if layers and isinstance(out.get(key), list) and len(out[key]) > layers:
-            out[key] = out[key][:layers]
+def _per_layer_lists(out: dict[str, Any], before: dict[str, Any]) -> None:
+    """Lists with one entry per layer (by name, or by having the old layer count's length), and
+    dicts keyed by layer index, follow the layer count down."""
+    key = next((k for k in _LAYERS if isinstance(out.get(k), int)), None)
+    if key is None:
+        return
+    layers, old = out[key], before[key]
+    for name, value in list(out.items()):
+        per_layer = name in _PER_LAYER_LISTS or (
+            old > layers and len(value) == old if isinstance(value, list) else False
+        )
+        if per_layer and len(value) > layers:
+            out[name] = value[:layers]
+        elif name.startswith("per_layer") and isinstance(value, dict):
+            out[name] = {k: v for k, v in value.items() if str(k).isdigit() and int(k) < layers}
     if isinstance(out.get("image_size"), list):
         out["image_size"] = [min(int(s), IMAGE) for s in out["image_size"]]
+
+
+def _rope(out: dict[str, Any]) -> None:
+    """Multimodal rotary sections (`mrope_section`) must sum to half the shrunk head size."""
+    rope = out.get("rope_parameters") or out.get("rope_scaling")
+    if not isinstance(rope, dict) or not isinstance(rope.get("mrope_section"), list):
+        return
+    sections = rope["mrope_section"]
+    half = int(out.get("head_dim") or WIDTH // HEADS) // 2
+    total = sum(sections)
+    scaled = [max(1, s * half // total) for s in sections]
+    scaled[0] += half - sum(scaled)
+    rope["mrope_section"] = scaled
 
 
 def _token_ids(out: dict[str, Any]) -> None:

@@ -140,7 +140,12 @@ def test_unknown_task_lists_supported(
 def test_task_without_head(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ckpt = tiny_checkpoint(tmp_path / "ckpt", "gpt2", "causal-lm")
     _export_fails(
-        capsys, tmp_path, ckpt, "--task", "masked-lm", needles=("transformers has no masked-lm head for gpt2", "causal-lm")
+        capsys,
+        tmp_path,
+        ckpt,
+        "--task",
+        "masked-lm",
+        needles=("transformers has no masked-lm head for gpt2", "causal-lm"),
     )
 
 

@@ -110,8 +110,15 @@ def _probe(module: Any) -> Any:
             return module(input_ids=ids, use_cache=True, return_dict=True)
     except Exception:  # noqa: BLE001 - data-dependent model code: fall back to a real run
         pass
-    with torch.no_grad():
-        out = module(input_ids=ids, use_cache=True, return_dict=True)
+    try:
+        with torch.no_grad():
+            out = module(input_ids=ids, use_cache=True, return_dict=True)
+    except Exception as exc:  # noqa: BLE001 - the model's own error, said in one line
+        detail = " ".join(str(exc).split())[:300]
+        raise TraceError(
+            f"{type(module).__name__} fails on a forward pass of 3 tokens with a cache, which irc runs "
+            f"to read the cache layout: {type(exc).__name__}: {detail}"
+        ) from exc
     page_out_tensors(module.state_dict().values())
     return out
 
