@@ -18,33 +18,51 @@ ANCHOR = "transformers-onnx"
 
 def registry_cells() -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
     """The (model type, task) cells: every type with a head for an irc task (a with-past task
-    where the frontend decides it applies: the head takes a cache); and, by type, the tasks
-    transformers has heads for that irc does not export yet (speech, image-text-to-text)."""
+    where the frontend decides it applies: the head takes a cache); and, by type, what is not in
+    irc yet: the tasks transformers has heads for that irc does not export (speech,
+    image-text-to-text), and the irc-task heads whose inputs irc cannot make (a bare speech
+    encoder's `input_features`), with the frontend's reason."""
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
-    from irc.frontend.heads import head_class, other_tasks
-    from irc.frontend.tasks import TASKS, _why_no_past
+    from irc.frontend.heads import other_tasks
 
     cells: list[tuple[str, str]] = []
     later: dict[str, list[str]] = {}
     for model_type in sorted(CONFIG_MAPPING_NAMES):
-        config = None
-        for name, spec in TASKS.items():
-            head = head_class(model_type, spec.mapping)
-            if head is None:
-                continue
-            if spec.with_past:
-                config = config or _default_config(model_type)
-                try:
-                    if config is None or _why_no_past(model_type, name, head, config):
-                        continue
-                except Exception:  # noqa: BLE001 - a head that cannot even be inspected is a cell
-                    pass  # whose export reports why
-            cells.append((model_type, name))
-        other = other_tasks(model_type)
+        mine, refused = _cells_of(model_type)
+        cells += [(model_type, name) for name in mine]
+        other = other_tasks(model_type) + refused
         if other:
             later[model_type] = other
     return cells, later
+
+
+def _cells_of(model_type: str) -> tuple[list[str], list[str]]:
+    """The irc tasks with a head for `model_type`, and those refused for inputs irc cannot make."""
+    from irc.errors import TaskError
+    from irc.frontend.heads import head_class
+    from irc.frontend.tasks import TASKS, _inputs_of, _why_no_past
+
+    config = _default_config(model_type)
+    mine: list[str] = []
+    refused: list[str] = []
+    for name, spec in TASKS.items():
+        head = head_class(model_type, spec.mapping)
+        if head is None:
+            continue
+        try:
+            if spec.with_past and (config is None or _why_no_past(model_type, name, head, config)):
+                continue
+            if config is not None:
+                _inputs_of(model_type, name, config, head)
+        except TaskError as exc:
+            if "cannot make an input" in str(exc) or "not an irc task yet" in str(exc):
+                refused.append(f"{name} ({exc})")
+                continue
+        except Exception:  # noqa: BLE001 - a head that cannot even be inspected is a cell
+            pass  # whose export reports why
+        mine.append(name)
+    return mine, refused
 
 
 def _default_config(model_type: str) -> Any:

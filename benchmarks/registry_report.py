@@ -114,17 +114,24 @@ def _failures(results: list[CellResult], footnotes: dict[str, int]) -> list[str]
 
 def _later(later: dict[str, list[str]]) -> list[str]:
     lines = [
-        "## Heads of tasks not in irc yet",
+        "## Not in irc yet",
         "",
-        "Model types with heads transformers has for tasks irc does not export yet (speech and "
-        "image-text-to-text are another issue's): not cells of this run.",
+        "Not cells of this run: heads transformers has for tasks irc does not export yet (speech and "
+        "image-text-to-text are another issue's), and irc-task heads whose inputs irc cannot make "
+        "(with the frontend's reason).",
         "",
     ]
     by_task: dict[str, list[str]] = defaultdict(list)
+    refusals: list[str] = []
     for model_type, tasks in sorted(later.items()):
         for task in tasks:
-            by_task[task].append(model_type)
+            if " (" in task:
+                refusals.append(f"- {model_type} {_escape(task)}")
+            else:
+                by_task[task].append(model_type)
     lines += [f"- {task} ({len(types)}): {', '.join(types)}" for task, types in sorted(by_task.items())]
+    if refusals:
+        lines += ["", f"irc-task heads whose inputs irc cannot make ({len(refusals)}):", "", *refusals]
     return [*lines, ""]
 
 

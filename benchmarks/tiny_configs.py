@@ -89,7 +89,11 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
             out[key] = value if staged else _shrink_int(key, value, values)
         elif value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             out[key] = _shrink_stages(key, value)
+    if "head_dim" in out and out["head_dim"] is None:
+        # Some attention classes read head_dim straight from the config (Ministral's).
+        out["head_dim"] = WIDTH // HEADS
     _per_layer_lists(out, values)
+    _drop_stage_picks(out, values)
     _rope(out)
     _token_ids(out)
     return out
@@ -153,11 +157,23 @@ def _per_layer_lists(out: dict[str, Any], before: dict[str, Any]) -> None:
             old > layers and len(value) == old if isinstance(value, list) else False
         )
         if per_layer and len(value) > layers:
-            out[name] = value[:layers]
+            out[name] = _keep_kinds(value, layers)
         elif name.startswith("per_layer") and isinstance(value, dict):
             out[name] = {k: v for k, v in value.items() if str(k).isdigit() and int(k) < layers}
     if isinstance(out.get("image_size"), list):
         out["image_size"] = [min(int(s), IMAGE) for s in out["image_size"]]
+
+
+def _keep_kinds(value: list[Any], layers: int) -> list[Any]:
+    """The first `layers` entries, unless that loses a kind of layer a hybrid model needs (OLMo
+    hybrid wants an attention layer among its linear ones): then the first layer of each kind."""
+    head = value[:layers]
+    kinds = list(dict.fromkeys(map(repr, value)))
+    if len(set(map(repr, head))) == len(kinds) or len(kinds) > layers:
+        return head
+    firsts = sorted({next(i for i, v in enumerate(value) if repr(v) == k) for k in kinds})
+    rest = [i for i in range(len(value)) if i not in firsts]
+    return [value[i] for i in sorted(firsts + rest[: layers - len(firsts)])]
 
 
 def _rope(out: dict[str, Any]) -> None:
@@ -182,6 +198,14 @@ def _token_ids(out: dict[str, Any]) -> None:
         if key.endswith("token_id") and isinstance(value, int) and value >= vocab:
             # Deterministic (not hash(), which is salted per process) and distinct per key.
             out[key] = vocab - 1 - sum(map(ord, key)) % 8
+
+
+def _drop_stage_picks(values: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """A backbone's `out_features` / `out_indices` name stages by number; with fewer layers they
+    would name stages that are gone, so the config's own default (the last stage) is used."""
+    if any(values.get(k) != defaults.get(k) for k in _LAYERS):
+        for key in ("out_features", "out_indices", "stage_names"):
+            values.pop(key, None)
 
 
 def tiny_config(model_type: str, **overrides: Any) -> Any:
