@@ -1,11 +1,18 @@
 """Export and validate every (model type, task) on tiny configs, per backend; write docs/coverage.md.
 
     python benchmarks/coverage.py [--backends onnx,torchscript] [--jobs 2] [--only MODEL_TYPE ...]
+    python benchmarks/coverage.py --registry [--anchor] [--sample N --seed S] [--timeout SECONDS]
 
 Each cell is a tiny random model (tests/models.py) exported with `irc.export(..., validate=True)`:
 traced at one shape and compared with PyTorch at two others. Cells run in `--jobs` spawned worker
 processes with one torch thread each. With `--only` the matrix is printed but docs/coverage.md is
 left alone unless `--output` names a file, so a partial run never replaces the full matrix.
+
+With `--registry` the cells are every model type of the installed transformers with a head for an
+irc task, as tiny models shrunk generically from their default configs (benchmarks/tiny_configs.py);
+`--anchor` also runs transformers' own ONNX exporter on each cell, checked at the same new shapes;
+`--sample N --seed S` runs a seeded sample of N cells. Each cell has `--timeout` seconds before its
+worker is killed and replaced. `--failures FILE` writes one line per failed irc cell.
 """
 
 from __future__ import annotations
@@ -17,10 +24,12 @@ import platform
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
+from multiprocessing.connection import wait
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # `tests.coverage_cells` and `tests.models` live next to irc, not inside it; spawned workers
@@ -36,26 +45,52 @@ PASS, FAIL, NO_HEAD = "✓", "✗", "–"
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     backends = _available_backends(args.backends.split(","))
-    todo = _select(cells(), args.only)
+    later: dict[str, list[str]] = {}
+    if args.registry:
+        from benchmarks.registry import registry_cells, sample
+
+        everything, later = registry_cells()
+        todo = _select(everything, args.only)
+        todo = sample(todo, args.sample, args.seed) if args.sample else todo
+    else:
+        todo = _select(cells(), args.only)
     if not todo or not backends:
         print("nothing to run", file=sys.stderr)
         return 2
     command = _command_line(argv)
     started = time.perf_counter()
-    results = run_all(todo, backends, args.jobs)
+    columns = backends + (["transformers-onnx"] if args.anchor else [])
+    results = run_all(todo, columns, args.jobs, args.timeout, args.registry)
     wall = time.perf_counter() - started
-    text = render(results, todo, backends, command, args.jobs, wall)
-    output = args.output or (None if args.only else DEFAULT_OUTPUT)
+    if args.failures:
+        _write_failures(args.failures, results, backends)
+    if args.registry:
+        from benchmarks.registry_report import render_registry
+
+        text = render_registry(results, todo, columns, later, command, args.jobs, wall)
+    else:
+        text = render(results, todo, columns, command, args.jobs, wall)
+    partial = args.only or (args.registry and args.sample)
+    output = args.output or (None if partial else DEFAULT_OUTPUT)
     if output is None:
         print(text)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         print(f"wrote {output}")
-    for backend in backends:
+    for backend in columns:
         passed = sum(r.passed for r in results if r.backend == backend)
         print(f"{backend}: {passed}/{len(todo)} cells passed")
     return 0 if all(r.passed for r in results) else 1
+
+
+def _write_failures(path: Path, results: list[CellResult], backends: list[str]) -> None:
+    lines = [
+        f"{r.model_type}\t{r.task}\t{r.backend}\t{r.reason}"
+        for r in results
+        if not r.passed and r.backend in backends
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -68,6 +103,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output", type=Path, help="markdown file to write (default docs/coverage.md, none with --only)"
     )
+    parser.add_argument("--registry", action="store_true", help="every model type of transformers")
+    parser.add_argument("--anchor", action="store_true", help="also run transformers' ONNX exporter")
+    parser.add_argument("--sample", type=int, default=0, help="run a seeded sample of N cells")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per cell (default 300)")
+    parser.add_argument("--failures", type=Path, help="write failed cells here, one per line")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -131,35 +172,96 @@ def _init_worker(parent: int) -> None:
     quiet_transformers()
 
 
-def _run_in_worker(model_type: str, task: str, backend: str) -> CellResult:
-    with tempfile.TemporaryDirectory(prefix="irc-coverage-") as tmp:
-        return run_cell(model_type, task, backend, Path(tmp))
+def _serve(conn: Any, parent: int, registry: bool) -> None:
+    """A worker: runs the cells it is sent, one at a time, until it is sent None."""
+    _init_worker(parent)
+    while True:
+        item = conn.recv()
+        if item is None:
+            return
+        with tempfile.TemporaryDirectory(prefix="irc-coverage-") as tmp:
+            if registry or item[2] == "transformers-onnx":
+                from benchmarks.registry import run_item
+
+                result = run_item(item, Path(tmp))
+            else:
+                result = run_cell(*item, Path(tmp))
+        conn.send(result)
 
 
-def run_all(todo: list[tuple[str, str]], backends: list[str], jobs: int) -> list[CellResult]:
-    """Every cell on every backend in a pool of `jobs` spawned processes; progress on stdout."""
-    work = [(m, t, b) for b in backends for m, t in todo]
+class _Worker:
+    """A spawned worker process and the cell it is running; killed and replaced on a timeout."""
+
+    def __init__(self, parent: int, registry: bool) -> None:
+        # spawn, not fork: torch and ONNX Runtime keep thread pools a forked child inherits broken.
+        context = get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, parent, registry), daemon=True)
+        self.process.start()
+        self.item: tuple[str, str, str] | None = None
+        self.since = 0.0
+
+    def give(self, item: tuple[str, str, str]) -> None:
+        self.item, self.since = item, time.monotonic()
+        self.conn.send(item)
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            self.conn.send(None)
+        self.process.join(5)
+
+
+def run_all(
+    todo: list[tuple[str, str]],
+    backends: list[str],
+    jobs: int,
+    timeout: float = 300.0,
+    registry: bool = False,
+) -> list[CellResult]:
+    """Every cell on every backend in `jobs` spawned workers, each cell within `timeout` seconds;
+    progress on stdout."""
+    work = [(m, t, b) for m, t in todo for b in backends]
     print(f"running {len(work)} cells ({len(todo)} per backend: {', '.join(backends)}) on {jobs} workers")
-    results: list[CellResult] = []
-    # spawn, not fork: torch and ONNX Runtime keep thread pools that a forked child inherits broken.
-    with ProcessPoolExecutor(
-        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(os.getpid(),)
-    ) as pool:
-        futures = {pool.submit(_run_in_worker, *item): item for item in work}
-        for done, future in enumerate(as_completed(futures), 1):
-            result = _result_of(future, futures[future])
-            results.append(result)
-            print(f"[{done:>{len(str(len(work)))}}/{len(work)}] {_progress(result)}", flush=True)
+    pending, results = deque(work), []
+    workers = [_Worker(os.getpid(), registry) for _ in range(min(jobs, len(work)))]
+    while pending or any(w.item for w in workers):
+        for worker in workers:
+            if worker.item is None and pending:
+                worker.give(pending.popleft())
+        busy = [w for w in workers if w.item]
+        for conn in wait([w.conn for w in busy], timeout=1.0):
+            worker = next(w for w in busy if w.conn is conn)
+            results.append(_receive(worker))
+            _report(len(results), len(work), results[-1])
+        for i, worker in enumerate(workers):
+            if worker.item and time.monotonic() - worker.since > timeout:
+                from benchmarks.registry import timed_out
+
+                results.append(timed_out(worker.item, timeout))
+                _report(len(results), len(work), results[-1])
+                worker.stop(kill=True)
+                workers[i] = _Worker(os.getpid(), registry)
+    for worker in workers:
+        worker.stop()
     order = {item: i for i, item in enumerate(work)}
     return sorted(results, key=lambda r: order[(r.model_type, r.task, r.backend)])
 
 
-def _result_of(future: Future[CellResult], item: tuple[str, str, str]) -> CellResult:
+def _receive(worker: _Worker) -> CellResult:
+    item, worker.item = worker.item, None
     try:
-        return future.result()
-    except Exception as exc:  # run_cell never raises, so this is the worker process dying
+        return worker.conn.recv()
+    except (EOFError, OSError) as exc:  # run_cell never raises: the worker process died
         model_type, task, backend = item
-        return CellResult(model_type, task, backend, False, None, 0.0, 1e-4, f"worker died: {exc!r}")
+        return CellResult(
+            model_type, task, backend, False, None, 0.0, 1e-4, f"worker died: {exc!r}", "export"
+        )
+
+
+def _report(done: int, total: int, result: CellResult) -> None:
+    print(f"[{done:>{len(str(total))}}/{total}] {_progress(result)}", flush=True)
 
 
 def _progress(r: CellResult) -> str:

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from irc.cli.main import main
-from irc.frontend.tasks import MODELS
-from tests.models import tiny_checkpoint
+from tests.models import TINY_CONFIGS, tiny_checkpoint
 
 
 @pytest.mark.parametrize(
@@ -56,7 +55,7 @@ def _head_task(model_type: str) -> str:
     return next((t for t in tasks if t != "default"), tasks[0])
 
 
-@pytest.mark.parametrize("model_type", sorted(MODELS))
+@pytest.mark.parametrize("model_type", sorted(TINY_CONFIGS))
 def test_every_model_type_lists_tasks_and_detects_its_head(model_type: str, tmp_path: Path) -> None:
     from irc.api import list_tasks
 
@@ -67,3 +66,54 @@ def test_every_model_type_lists_tasks_and_detects_its_head(model_type: str, tmp_
     assert listing.detected == task, (listing.architecture, task)
     assert task in [t.name for t in listing.tasks]
     assert all(t.inputs and t.outputs for t in listing.tasks)
+
+
+def test_a_type_outside_the_test_configs_lists_and_exports_without_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No list admits a type: a Qwen3 checkpoint (not among tests/models.py's configs) is read
+    off its heads and signature, listed, and exported as its own head."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.tiny_configs import tiny_model as any_tiny_model
+
+    any_tiny_model("qwen3", "causal-lm").save_pretrained(tmp_path / "ckpt")
+    assert main(["tasks", "--model", str(tmp_path / "ckpt")]) == 0
+    out = capsys.readouterr().out
+    assert "task irc exports without --task: causal-lm" in out
+    assert any(line.startswith("  causal-lm-with-past ") for line in out.splitlines())
+    assert main(["export", "--model", str(tmp_path / "ckpt"), str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "irc.json").read_text())["task"] == "causal-lm"
+
+
+@pytest.mark.parametrize(
+    ("model_type", "task", "needles"),
+    [
+        # BART has a causal-lm head that takes a cache; its config is an encoder-decoder's.
+        ("bart", "causal-lm-with-past", ("bart is an encoder-decoder", "seq2seq-lm-with-past")),
+        ("t5", "causal-lm-with-past", ("transformers has no causal-lm-with-past head for t5",)),
+        ("llava", "default", ("image-text-to-text", "not an irc task yet")),
+        ("parakeet_encoder", "default", ("requires input_features", "cannot make an input")),
+        ("clip", "default-with-past", ("CLIPModel.forward takes no cache",)),
+    ],
+)
+def test_refusals_say_what_irc_lacks(model_type: str, task: str, needles: tuple[str, ...]) -> None:
+    from irc.errors import TaskError
+    from irc.frontend.tasks import get_task
+
+    with pytest.raises(TaskError) as caught:
+        get_task(task, model_type)
+    assert all(n in str(caught.value) for n in needles), str(caught.value)
+
+
+def test_perceiver_exports_every_head_it_has() -> None:
+    # Its bare model takes embedded inputs (no preprocessor); its classifier brings a text one.
+    from irc.frontend.tasks import model_inputs, supported_tasks
+
+    assert {"default", "masked-lm", "sequence-classification", "image-classification"} <= set(
+        supported_tasks("perceiver")
+    )
+    (embedded,) = model_inputs("perceiver", "default")
+    assert embedded.name == "inputs" and embedded.kind == "float"

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from irc.errors import TraceError
+from irc.errors import TaskError, TraceError
 from irc.frontend.tasks import InputSpec
 
 PAST = "past_sequence"
@@ -61,7 +61,10 @@ def present_names(count: int) -> list[str]:
 def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...], str]]:
     """Per layer, the (key, value) shapes with batch and sequence axes left out, (heads, head_dim),
     and the cache's dtype (the model's: bfloat16 for a bfloat16 checkpoint)."""
-    flat = flatten_cache(returned_cache(_probe(module)))
+    out = _probe(module)
+    if all(out.get(key) is None for key in ("past_key_values", "cache")):
+        raise TaskError(_no_cache(module))
+    flat = flatten_cache(returned_cache(out))
     layout = []
     for key, value in zip(flat[0::2], flat[1::2], strict=True):
         if key.dim() != 4 or key.shape[2] != 3:
@@ -72,6 +75,24 @@ def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...], st
         dtype = str(key.dtype).removeprefix("torch.")
         layout.append(((key.shape[1], key.shape[3]), (value.shape[1], value.shape[3]), dtype))
     return layout
+
+
+def _no_cache(module: Any) -> str:
+    text = (
+        f"{type(module).__name__} returned no cache from a forward pass with use_cache=True, so irc "
+        "has no cache to export with past"
+    )
+    if (
+        getattr(module.config, "is_decoder", None) is False
+        and getattr(module.config, "add_cross_attention", None) is not None
+    ):
+        # BERT-style encoders have a causal-lm head that only acts as a decoder when told to.
+        return (
+            f"{text}: its config says is_decoder: false, so the model attends both ways and keeps no "
+            "cache. If the checkpoint is a decoder, set is_decoder: true in config.json; otherwise "
+            "export it without past."
+        )
+    return f"{text}. Export it without past."
 
 
 def _probe(module: Any) -> Any:
@@ -89,8 +110,15 @@ def _probe(module: Any) -> Any:
             return module(input_ids=ids, use_cache=True, return_dict=True)
     except Exception:  # noqa: BLE001 - data-dependent model code: fall back to a real run
         pass
-    with torch.no_grad():
-        out = module(input_ids=ids, use_cache=True, return_dict=True)
+    try:
+        with torch.no_grad():
+            out = module(input_ids=ids, use_cache=True, return_dict=True)
+    except Exception as exc:  # noqa: BLE001 - the model's own error, said in one line
+        detail = " ".join(str(exc).split())[:300]
+        raise TraceError(
+            f"{type(module).__name__} fails on a forward pass of 3 tokens with a cache, which irc runs "
+            f"to read the cache layout: {type(exc).__name__}: {detail}"
+        ) from exc
     page_out_tensors(module.state_dict().values())
     return out
 

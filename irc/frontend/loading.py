@@ -15,15 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from irc.errors import ModelLoadError, TaskError
-from irc.frontend.tasks import (
-    DECODERS,
-    InputSpec,
-    TaskSpec,
-    detect_task,
-    get_task,
-    model_inputs,
-    task_outputs,
-)
+from irc.frontend.heads import reads_pad_token
+from irc.frontend.tasks import InputSpec, TaskSpec, detect_task, get_task, model_inputs
 
 
 @dataclass
@@ -93,15 +86,14 @@ def check_remote_code(raw: dict[str, Any], folder: Path, trust_remote_code: bool
     )
 
 
-def resolve_task(model_type: str, task: str | None, architectures: list[str] | None) -> tuple[TaskSpec, bool]:
-    """The task spec to export: `task` when given, else the one the checkpoint's head implies."""
+def resolve_task(
+    model_type: str, task: str | None, architectures: list[str] | None, config: Any = None
+) -> tuple[TaskSpec, bool]:
+    """The task spec to export: `task` when given, else the one the checkpoint's head implies
+    (`config`: the model's, or the config class defaults of `model_type` when None)."""
     detected = task is None
-    name = detect_task(model_type, architectures) if task is None else task
-    spec = get_task(name, model_type)
-    outputs = task_outputs(model_type, name)
-    if outputs != spec.outputs:
-        spec = TaskSpec(spec.name, spec.auto_class, spec.mapping, outputs, spec.atol, spec.with_past)
-    return spec, detected
+    name = detect_task(model_type, architectures, config) if task is None else task
+    return get_task(name, model_type, config), detected
 
 
 def load_from_folder(path: str | Path, task: str | None, trust_remote_code: bool = False) -> LoadedModel:
@@ -164,7 +156,7 @@ def load_from_module(module: Any, task: str | None) -> LoadedModel:
             "need one (pass a transformers PreTrainedModel)."
         )
     architectures = [type(module).__name__]
-    spec, detected = resolve_task(model_type, task, architectures)
+    spec, detected = resolve_task(model_type, task, architectures, config)
     module.eval()
     inputs = _inputs(module, model_type, spec)
     return LoadedModel(
@@ -172,10 +164,14 @@ def load_from_module(module: Any, task: str | None) -> LoadedModel:
     )
 
 
-def _check_head(config: Any, model_type: str, spec: TaskSpec) -> None:
+def _check_head(module: Any, config: Any, model_type: str, spec: TaskSpec) -> None:
     # A decoder's classification head reads each row's last non-pad token; without a pad id it
     # refuses batches above 1 deep inside its forward, which would read as a tracing failure.
-    if spec.name == "sequence-classification" and model_type in DECODERS and config.pad_token_id is None:
+    if (
+        spec.name == "sequence-classification"
+        and getattr(config, "pad_token_id", 0) is None
+        and reads_pad_token(type(module))
+    ):
         raise TaskError(
             f"{model_type}'s config has no pad_token_id, which its sequence-classification head "
             "needs to find each row's last token in a batch. Set pad_token_id in config.json (to "
@@ -184,8 +180,8 @@ def _check_head(config: Any, model_type: str, spec: TaskSpec) -> None:
 
 
 def _inputs(module: Any, model_type: str, spec: TaskSpec) -> tuple[InputSpec, ...]:
-    _check_head(module.config, model_type, spec)
-    inputs = model_inputs(model_type, spec.name, module.config)
+    _check_head(module, module.config, model_type, spec)
+    inputs = model_inputs(model_type, spec.name, module.config, type(module))
     # An encoder-decoder's cache belongs to its decoder components (frontend/seq2seq.py), so
     # its `inputs` stay the encoder's.
     if spec.with_past and not getattr(module.config, "is_encoder_decoder", False):

@@ -1,21 +1,34 @@
-"""Task specs: the "features" table of the Transformers export guide, and the model types irc knows.
+"""Task specs: the "features" table of the Transformers export guide, and what a model type is.
 
 A task names the head to load (`AutoModelForMaskedLM`...) and the outputs the artifact returns.
-A model type (`ModelSpec`) says which modality it takes and where it differs from the defaults
-(tolerance, image size). The inputs of a (model type, task) pair follow from the head's
-`forward` signature and the modality: BERT takes `token_type_ids`, RoBERTa (one token type) does
-not; encoder-decoders take `decoder_input_ids` for `default` and `seq2seq-lm`; `multiple-choice`
-adds a `num_choices` axis. The tasks a model type supports are those for which Transformers has
-a head (its auto mappings).
+irc keeps no list of model types: the tasks of a type are those for which transformers has a head
+(its auto mappings) whose inputs irc can make; the inputs follow from the head's `forward`
+signature and the config (BERT takes `token_type_ids`, RoBERTa with one token type does not;
+a head that takes `pixel_values` of an image the config describes gets pixels; encoder-decoders
+take `decoder_input_ids` for `default` and `seq2seq-lm`; `multiple-choice` adds a `num_choices`
+axis). The with-past tasks apply where the head takes a cache: `causal-lm-with-past` and
+`default-with-past` for a model that is not an encoder-decoder, `seq2seq-lm-with-past` for one that
+is. `ModelSpec` holds the few real per-type overrides (`OVERRIDES`), each with its reason.
 """
 
 from __future__ import annotations
 
-import inspect
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from irc.errors import TaskError
+from irc.frontend.heads import (
+    CACHE_KEYWORDS,
+    OTHER_TASKS,
+    default_config,
+    head_class,
+    head_names,
+    other_tasks,
+    parameters,
+    required,
+    takes_cache,
+)
 
 
 @dataclass(frozen=True)
@@ -55,31 +68,37 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What irc knows of a model type beyond what its config and signature say."""
+    """A model type's real overrides of what its config and signature say; most types have none,
+    and a type without an entry in `OVERRIDES` is exported all the same."""
 
     model_type: str
-    modality: str = "text"
-    """`text`, `vision` (pixel_values only), or `text+vision` (both, as CLIP and LayoutLMv3)."""
     atol: float = 1e-4
     atol_reason: str = ""
     """Why the tolerance differs from 1e-4, shown in docs/coverage.md."""
     image_size: int | None = None
-    """Image side to export with when the config names none (DETR's backbone takes any size)."""
-    outputs: tuple[str, ...] = ()
-    """Outputs of the `default` task when they differ from the task's (CLIP's embeddings)."""
-    tasks: tuple[str, ...] = ()
-    """When set, the only tasks irc exports for this type (Perceiver's bare model needs a
-    preprocessor that its checkpoint does not name)."""
+    """Image side to export with when the config names none."""
+    embedded_inputs: bool = False
+    """The bare model (`default`) takes `inputs` already embedded, (batch, sequence, d_model)."""
 
 
 def _task(name: str, auto: str, mapping: str, *outputs: str) -> TaskSpec:
     return TaskSpec(name, auto, f"MODEL_{mapping}MAPPING_NAMES", outputs)
 
 
+_DEFAULT_OUTPUTS = (
+    "last_hidden_state",
+    "pooler_output",
+    # Contrastive text+image models (CLIP and its kin) return these instead of a hidden state.
+    "logits_per_image",
+    "logits_per_text",
+    "text_embeds",
+    "image_embeds",
+)
+
 TASKS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (
-        _task("default", "AutoModel", "", "last_hidden_state", "pooler_output"),
+        _task("default", "AutoModel", "", *_DEFAULT_OUTPUTS),
         _task("masked-lm", "AutoModelForMaskedLM", "FOR_MASKED_LM_", "logits"),
         _task("causal-lm", "AutoModelForCausalLM", "FOR_CAUSAL_LM_", "logits"),
         _task("seq2seq-lm", "AutoModelForSeq2SeqLM", "FOR_SEQ_TO_SEQ_CAUSAL_LM_", "logits"),
@@ -133,213 +152,205 @@ TASKS: dict[str, TaskSpec] = {
     )
 }
 
-_VISION = "vision"
 VISION_TASKS = frozenset({"image-classification", "object-detection", "semantic-segmentation", "masked-im"})
-_CLIP_OUTPUTS = ("logits_per_image", "logits_per_text", "text_embeds", "image_embeds")
 
-MODELS: dict[str, ModelSpec] = {
+OVERRIDES: dict[str, ModelSpec] = {
     spec.model_type: spec
     for spec in (
-        # The export guide's architectures.
-        ModelSpec("albert"),
-        ModelSpec("bart"),
-        ModelSpec("beit", _VISION),
-        ModelSpec("bert"),
-        ModelSpec("big_bird"),
-        ModelSpec("bigbird_pegasus"),
-        ModelSpec("blenderbot"),
-        ModelSpec("blenderbot-small"),
-        ModelSpec("bloom"),
-        ModelSpec("camembert"),
-        ModelSpec("clip", "text+vision", outputs=_CLIP_OUTPUTS),
-        ModelSpec("codegen"),
-        ModelSpec("convbert"),
-        ModelSpec("convnext", _VISION),
-        ModelSpec("convnextv2", _VISION),
-        ModelSpec("data2vec-text"),
-        ModelSpec("data2vec-vision", _VISION),
-        ModelSpec("deberta"),
-        ModelSpec("deberta-v2"),
-        ModelSpec("deit", _VISION),
-        ModelSpec("detr", _VISION, image_size=64),
-        ModelSpec("distilbert"),
-        ModelSpec("electra"),
-        ModelSpec("flaubert"),
-        ModelSpec("gpt_neo"),
-        ModelSpec("gptj"),
-        ModelSpec("gpt2"),
-        ModelSpec("ibert"),
-        ModelSpec("layoutlm"),
-        ModelSpec("layoutlmv3", "text+vision"),
-        ModelSpec("levit", _VISION),
-        ModelSpec("longt5"),
-        ModelSpec("m2m_100"),
-        ModelSpec("marian"),
-        ModelSpec("mbart"),
-        ModelSpec("mobilebert"),
-        ModelSpec("mobilevit", _VISION),
-        ModelSpec("mt5"),
-        ModelSpec("perceiver", tasks=("masked-lm", "image-classification")),
-        ModelSpec("plbart"),
-        ModelSpec("resnet", _VISION),
-        ModelSpec("roberta"),
-        ModelSpec("roformer"),
-        ModelSpec("squeezebert"),
-        ModelSpec("t5"),
-        ModelSpec("vit", _VISION),
-        ModelSpec("xlm"),
-        ModelSpec("xlm-roberta"),
-        ModelSpec("xlm-roberta-xl"),
-        ModelSpec("yolos", _VISION),
-        # Today's decoder-only families.
-        ModelSpec("llama"),
-        ModelSpec("mistral"),
-        ModelSpec("qwen2"),
-        ModelSpec("phi3"),
-        ModelSpec("gemma"),
-        ModelSpec("gpt_neox"),
-        ModelSpec("opt"),
-        ModelSpec("falcon"),
+        # DETR's config names no image size (its convolutional backbone takes any); the default
+        # of 224 would make every trace and validation run 12 times the pixels of 64, which still
+        # leaves the stride-32 backbone a 2x2 feature map.
+        ModelSpec("detr", image_size=64),
+        # PerceiverModel has no preprocessor in its config: only its heads bring one (text
+        # embeddings, image patches). The bare model's `inputs` are therefore embeddings.
+        ModelSpec("perceiver", embedded_inputs=True),
     )
 }
-"""Model types by transformers `model_type`; a model type absent here has no spec yet."""
-
-
-DECODERS = frozenset(
-    {
-        "gpt2",
-        "gpt_neo",
-        "gptj",
-        "codegen",
-        "bloom",
-        "llama",
-        "mistral",
-        "qwen2",
-        "phi3",
-        "gemma",
-        "gpt_neox",
-        "opt",
-        "falcon",
-    }
-)
-"""Decoder-only model types whose cache irc exports (`-with-past` tasks)."""
-
-ENCODER_DECODERS = frozenset(
-    {
-        "t5",
-        "mt5",
-        "longt5",
-        "bart",
-        "mbart",
-        "marian",
-        "m2m_100",
-        "blenderbot",
-        "blenderbot-small",
-        "plbart",
-        "bigbird_pegasus",
-    }
-)
-"""Encoder-decoder model types whose cache irc exports (`seq2seq-lm-with-past`, as an encoder
-and decoder models: irc/frontend/seq2seq.py)."""
-
-
-def _has_past(model_type: str, task: str) -> bool:
-    if task == "seq2seq-lm-with-past":
-        return model_type in ENCODER_DECODERS
-    return model_type in DECODERS
-
-
-def _head_class(model_type: str, task: TaskSpec) -> str | None:
-    """The transformers class name of `model_type`'s head for `task`, or None when it has none."""
-    from transformers.models.auto import modeling_auto
-
-    names = getattr(modeling_auto, task.mapping).get(model_type)
-    if isinstance(names, (list, tuple)):
-        return names[0] if names else None
-    return names
-
-
-def supported_tasks(model_type: str) -> list[str]:
-    """The tasks irc can export for `model_type`, in the order of `TASKS`."""
-    model = MODELS.get(model_type)
-    if model is None:
-        return []
-    return [
-        name
-        for name, spec in TASKS.items()
-        if _head_class(model_type, spec) is not None
-        and (not model.tasks or name in model.tasks)
-        and (not spec.with_past or _has_past(model_type, name))
-    ]
+"""Per-type overrides, each with the reason it exists. Nothing here admits a type."""
 
 
 def get_model(model_type: str) -> ModelSpec:
-    spec = MODELS.get(model_type)
-    if spec is None:
-        raise TaskError(
-            f"irc has no task spec for model type {model_type!r}. Supported model types: "
-            f"{', '.join(sorted(MODELS))}."
+    """`model_type`'s overrides; a plain ModelSpec (no override) for most types."""
+    return OVERRIDES.get(model_type) or ModelSpec(model_type)
+
+
+def _why_not(model_type: str, name: str, config: Any) -> str | None:
+    """Why irc cannot export `model_type` for task `name`, or None when it can try."""
+    spec = TASKS[name]
+    head = head_class(model_type, spec.mapping)
+    if head is None:
+        return f"transformers has no {name} head for {model_type} ({spec.mapping} lists none)"
+    if spec.with_past:
+        why = _why_no_past(model_type, name, head, config)
+        if why:
+            return why
+    try:
+        _inputs_of(model_type, name, config, head)
+    except TaskError as exc:
+        return str(exc).rstrip(".")
+    return None
+
+
+def _why_no_past(model_type: str, name: str, head: Any, config: Any) -> str | None:
+    encoder_decoder = bool(getattr(config, "is_encoder_decoder", False))
+    if name == "seq2seq-lm-with-past" and not encoder_decoder:
+        return (
+            f"{model_type} is not an encoder-decoder (its config's is_encoder_decoder is false), and "
+            "seq2seq-lm-with-past exports an encoder and a decoder with its cache"
         )
-    return spec
+    if name != "seq2seq-lm-with-past" and encoder_decoder:
+        return (
+            f"{model_type} is an encoder-decoder: its cache belongs to its decoder, which irc exports "
+            "with seq2seq-lm-with-past"
+        )
+    if not takes_cache(head):
+        return (
+            f"{head.__name__}.forward takes no cache (no {' or '.join(CACHE_KEYWORDS)} argument), so "
+            "there is no cache for irc to export"
+        )
+    return None
 
 
-def get_task(task: str, model_type: str) -> TaskSpec:
+def _config(model_type: str, config: Any) -> Any:
+    return default_config(model_type) if config is None else config
+
+
+def supported_tasks(model_type: str, config: Any = None) -> list[str]:
+    """The tasks irc can export for `model_type` (its config: the class defaults when None), in
+    the order of `TASKS`: those with a head in transformers whose inputs irc can make, and the
+    with-past ones where that head takes a cache."""
+    config = _config(model_type, config)
+    return [name for name in TASKS if _why_not(model_type, name, config) is None]
+
+
+def get_task(task: str, model_type: str, config: Any = None) -> TaskSpec:
     """The spec of `task` for `model_type`, at the wider of the task's and the architecture's
-    atol; a TaskError lists what is supported instead."""
-    model = get_model(model_type)
+    atol; a TaskError says why irc cannot export it and lists what it can instead."""
+    config = _config(model_type, config)
     if task not in TASKS:
-        raise TaskError(
-            f"unknown task {task!r}. Tasks for {model_type}: {', '.join(supported_tasks(model_type))}."
-        )
-    if task not in supported_tasks(model_type):
-        raise TaskError(
-            f"{model_type} has no {task} head in transformers. Tasks for {model_type}: "
-            f"{', '.join(supported_tasks(model_type))}."
-        )
+        raise TaskError(f"unknown task {task!r}. {_listing(model_type, config)}")
+    why = _why_not(model_type, task, config)
+    if why:
+        raise TaskError(f"irc cannot export {model_type} for {task}: {why}. {_listing(model_type, config)}")
     spec = TASKS[task]
+    model = get_model(model_type)
     # ModelSpec.atol is where an architecture documents a wider tolerance; validation reads the
     # task spec's, so the wider of the two has to be carried over here.
     return replace(spec, atol=model.atol) if model.atol > spec.atol else spec
 
 
+def _listing(model_type: str, config: Any) -> str:
+    names = supported_tasks(model_type, config)
+    other = other_tasks(model_type)
+    later = f" transformers also has {', '.join(other)} heads for it, not irc tasks yet." if other else ""
+    if not names:
+        return f"irc exports no task for {model_type}.{later}"
+    return f"Tasks for {model_type}: {', '.join(names)}.{later}"
+
+
 def task_outputs(model_type: str, task: str) -> tuple[str, ...]:
-    model = get_model(model_type)
-    if task == "default" and model.outputs:
-        return model.outputs
-    return get_task(task, model_type).outputs
+    return TASKS[task].outputs
 
 
-def detect_task(model_type: str, architectures: list[str] | None) -> str:
-    """The task whose head is the checkpoint's `architectures[0]`; `default` when none matches."""
-    get_model(model_type)
+def detect_task(model_type: str, architectures: list[str] | None, config: Any = None) -> str:
+    """The task whose head is the checkpoint's `architectures[0]`; `default` when none matches.
+    A head of a task irc does not export yet is refused rather than exported as the bare model."""
+    config = _config(model_type, config)
     if not architectures:
         return "default"
-    from transformers.models.auto import modeling_auto
-
-    for name in supported_tasks(model_type):
-        heads = getattr(modeling_auto, TASKS[name].mapping).get(model_type)
-        heads = heads if isinstance(heads, (list, tuple)) else (heads,)
-        if architectures[0] in heads:
+    for name in supported_tasks(model_type, config):
+        if architectures[0] in head_names(model_type, TASKS[name].mapping):
             return name
+    for mapping_name, other in OTHER_TASKS.items():
+        if architectures[0] in head_names(model_type, mapping_name):
+            raise TaskError(
+                f"{architectures[0]} is a {other} head, and {other} is not an irc task yet. Pass --task "
+                f"to export another head of the checkpoint. {_listing(model_type, config)}"
+            )
     return "default"
 
 
-def model_inputs(model_type: str, task: str, config: Any = None) -> tuple[InputSpec, ...]:
-    """The inputs of `model_type` for `task`, read off the head's `forward` signature."""
-    import transformers
+def model_inputs(model_type: str, task: str, config: Any = None, head: Any = None) -> tuple[InputSpec, ...]:
+    """The inputs of `model_type` for `task`, read off the head's `forward` signature (`head`: the
+    class of a loaded model; the auto mapping's otherwise) and the config."""
+    config = _config(model_type, config)
+    if head is None:
+        if task not in TASKS or head_class(model_type, TASKS[task].mapping) is None:
+            get_task(task, model_type, config)  # raises, saying why
+        head = head_class(model_type, TASKS[task].mapping)
+    # Whether the task applies (a cache...) is get_task's question, asked where the task is
+    # resolved; here only the inputs are.
+    return _inputs_of(model_type, task, config, head)
 
+
+_MADE = (
+    "input_ids",
+    "inputs",
+    "attention_mask",
+    "token_type_ids",
+    "bbox",
+    "decoder_input_ids",
+    "pixel_values",
+)
+"""The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py)."""
+_CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*head_mask$|.*position_ids$)")
+"""Arguments that are not data inputs (switches, training labels, alternatives to ids)."""
+
+
+def _inputs_of(model_type: str, task: str, config: Any, head: Any) -> tuple[InputSpec, ...]:
+    accepted = set(parameters(head))
     model = get_model(model_type)
-    head = getattr(transformers, _head_class(model_type, get_task(task, model_type)) or "")
-    if config is None:
-        config = transformers.AutoConfig.for_model(model_type)
-    accepted = set(inspect.signature(head.forward).parameters)
-    modality = _VISION if task in VISION_TASKS else model.modality
-    specs: list[InputSpec] = []
-    if "text" in modality:
-        specs.extend(_text_inputs(accepted, task, config))
-    if _VISION in modality:
-        specs.extend(_vision_inputs(model, accepted, config))
+    if model.embedded_inputs and task == "default" and "inputs" in accepted:
+        width = int(getattr(config, "d_model", 0) or getattr(config, "hidden_size", 0))
+        specs = [InputSpec("inputs", ("batch", "sequence", width), "float", "float32")]
+    else:
+        specs = _modal_inputs(model_type, task, config, head, accepted)
+    made = {s.model_arg for s in specs}
+    missing = [n for n in required(head) if n not in made]
+    if missing:
+        raise TaskError(
+            f"{head.__name__}.forward requires {', '.join(missing)}, which irc cannot make an input "
+            f"for (it makes {', '.join(_MADE)})"
+        )
+    if not specs:
+        takes = [n for n in parameters(head) if n not in _MADE and not _CONTROLS.match(n)][:3]
+        raise TaskError(
+            f"{head.__name__}.forward takes {', '.join(takes) or 'no input irc knows'}, which irc "
+            f"cannot make an input for (it makes {', '.join(_MADE)})"
+        )
     return tuple(specs)
+
+
+def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: set[str]) -> list[InputSpec]:
+    """Text inputs where the head takes ids, pixels where it takes pixel values of an image the
+    config describes: the modality follows from what the model takes."""
+    vision_task = task in VISION_TASKS
+    text = not vision_task and ("input_ids" in accepted or "inputs" in accepted)
+    # A head that takes both (LayoutLMv3, CLIP) gets pixels where its config describes images.
+    pixels = ("pixel_values" in accepted and (vision_task or not text or _describes_images(config))) or (
+        vision_task and "inputs" in accepted
+    )
+    if text and pixels and _image_tokens(config):
+        raise TaskError(
+            f"{head.__name__} takes images as features placed at image tokens in input_ids "
+            "(image-text-to-text), which is not an irc task yet"
+        )
+    specs: list[InputSpec] = []
+    if text:
+        specs.extend(_text_inputs(accepted, task, config))
+    if pixels:
+        specs.extend(_vision_inputs(get_model(model_type), accepted, config))
+    return specs
+
+
+def _describes_images(config: Any) -> bool:
+    return any(
+        getattr(config, key, None) is not None for key in ("vision_config", "image_size", "input_size")
+    )
+
+
+def _image_tokens(config: Any) -> bool:
+    return any(getattr(config, key, None) is not None for key in ("image_token_id", "image_token_index"))
 
 
 def _text_inputs(accepted: set[str], task: str, config: Any) -> list[InputSpec]:
@@ -354,7 +365,10 @@ def _text_inputs(accepted: set[str], task: str, config: Any) -> list[InputSpec]:
         mask_axes = ("batch", "past_sequence + sequence") if task.endswith("-with-past") else axes
         specs.append(InputSpec("attention_mask", mask_axes, "mask"))
     # One token type (RoBERTa and its kin) means the input carries nothing: Optimum leaves it out.
-    if "token_type_ids" in accepted and int(getattr(config, "type_vocab_size", 0) or 0) > 1:
+    # A generation loop feeds ids, mask and cache only, so with past the model's default (type 0)
+    # is what every step uses.
+    with_types = int(getattr(config, "type_vocab_size", 0) or 0) > 1 and not task.endswith("-with-past")
+    if "token_type_ids" in accepted and with_types:
         specs.append(InputSpec("token_type_ids", axes, "type_ids"))
     if "decoder_input_ids" in accepted and task in ("default", "seq2seq-lm"):
         specs.append(InputSpec("decoder_input_ids", ("batch", "decoder_sequence"), "ids"))
