@@ -49,8 +49,17 @@ def flatten_cache(cache: Any) -> list[torch.Tensor]:
     if layers is None:
         raise TraceError(f"the model returned a {type(cache).__name__} cache, which irc cannot flatten yet.")
     flat: list[torch.Tensor] = []
-    for layer in layers:
-        flat.extend((layer.keys, layer.values))
+    for i, layer in enumerate(layers):
+        keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
+        if not isinstance(keys, torch.Tensor) or not isinstance(values, torch.Tensor):
+            # Hybrid models mix attention layers with linear-attention or recurrent ones, whose
+            # state is not a key/value pair.
+            raise TraceError(
+                f"layer {i} of the model's {type(cache).__name__} is a {type(layer).__name__}, whose state is "
+                "not a key/value pair; irc exports a cache of per-layer keys and values only, so this "
+                "model cannot export with past yet (export it without past)."
+            )
+        flat.extend((keys, values))
     return flat
 
 
