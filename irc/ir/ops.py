@@ -99,6 +99,9 @@ for _name, _fn in {
     "sym.gt": operator.gt,
     "sym.ge": operator.ge,
     "sym.pow": operator.pow,
+    "sym.min": min,
+    "sym.max": max,
+    "sym.not": operator.not_,
 }.items():
     register_op(_name, _fn, doc=f"size arithmetic: {_fn.__name__}")
 
