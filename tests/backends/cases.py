@@ -55,6 +55,7 @@ def all_cases() -> list[Case]:
         cases_conv,
         cases_create,
         cases_math,
+        cases_moe,
         cases_nn,
         cases_ort,
         cases_resize,
