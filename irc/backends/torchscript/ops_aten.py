@@ -213,6 +213,13 @@ emitter(
     "aten.slice_scatter",
     "aten.select_scatter",
     "aten.pixel_shuffle",
+    "aten.index_put",
+    "aten._unsafe_index_put",
+    "aten.scatter.src",
+    "aten.scatter.reduce",
+    "aten.scatter.value",
+    "aten.scatter.value_reduce",
+    "aten.scatter_add",
 )(call)
 
 # -- aliases, casts and factories ---------------------------------------------------------------
