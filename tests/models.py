@@ -275,6 +275,8 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         pad_token_id=0,
     ),
     # TEMP admit (issue 15 op coverage): dropped when model types are accepted by what they are.
+    # Expert widths are multiples of 4 floats: transformers' eager experts call torch's grouped_mm,
+    # which on CPU refuses rows that are not 16-byte aligned ("strides should be multiple of 16 bytes").
     "qwen2_moe": dict(
         _DECODER,
         moe_intermediate_size=16,
@@ -282,8 +284,8 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         num_experts=4,
         num_experts_per_tok=2,
     ),
-    "mixtral": dict(_DECODER, num_local_experts=4, num_experts_per_tok=2),
-    "olmoe": dict(_DECODER, num_experts=4, num_experts_per_tok=2),
+    "mixtral": dict(_DECODER, intermediate_size=32, num_local_experts=4, num_experts_per_tok=2),
+    "olmoe": dict(_DECODER, intermediate_size=32, num_experts=4, num_experts_per_tok=2),
     "qwen3_moe": dict(_DECODER, head_dim=8, moe_intermediate_size=16, num_experts=4, num_experts_per_tok=2),
     "poolformer": dict(
         num_channels=3,
