@@ -61,6 +61,7 @@ def all_cases() -> list[Case]:
         cases_resize,
         cases_scatter,
         cases_shape,
+        cases_stats,
     )
 
     return CASES
