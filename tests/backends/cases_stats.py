@@ -88,3 +88,9 @@ def avg_pool1d(b: GraphMaker) -> None:
     b.output(
         b.op("aten.avg_pool1d", x, [3], [2], [1]), b.op("aten.avg_pool1d", x, [3], [1], [1], False, False)
     )
+
+
+@case(BATCH)
+def square_and_softplus(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 6), make=lambda shape, gen: torch.randn(shape, generator=gen) * 8)
+    b.output(b.op("aten.square", x), b.op("aten.softplus", x), b.op("aten.softplus", x, 2, 5))

@@ -61,6 +61,8 @@ emitter(
     "aten._prelu_kernel",
     "aten.avg_pool1d",
     "aten.avg_pool2d",
+    "aten.square",
+    "aten.softplus",
 )(call)
 
 emitter(
