@@ -274,6 +274,37 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         eos_token_id=0,
         pad_token_id=0,
     ),
+    # Families the op-coverage work brought in: mixture-of-experts decoders, group norm, pooling.
+    # Expert widths are multiples of 4 floats: transformers' eager experts call torch's grouped_mm,
+    # which on CPU refuses rows that are not 16-byte aligned ("strides should be multiple of 16 bytes").
+    "qwen2_moe": dict(
+        _DECODER,
+        moe_intermediate_size=16,
+        shared_expert_intermediate_size=24,
+        num_experts=4,
+        num_experts_per_tok=2,
+    ),
+    "mixtral": dict(_DECODER, intermediate_size=32, num_local_experts=4, num_experts_per_tok=2),
+    "olmoe": dict(_DECODER, intermediate_size=32, num_experts=4, num_experts_per_tok=2),
+    "qwen3_moe": dict(_DECODER, head_dim=8, moe_intermediate_size=16, num_experts=4, num_experts_per_tok=2),
+    "poolformer": dict(
+        num_channels=3,
+        depths=[1, 1],
+        hidden_sizes=[8, 16],
+        patch_sizes=[7, 3],
+        strides=[4, 2],
+        padding=[2, 1],
+        num_encoder_blocks=2,
+    ),
+    "bit": dict(
+        embedding_size=8,
+        hidden_sizes=[8, 16],
+        depths=[1, 1],
+        num_groups=4,
+        out_features=["stage2"],
+        out_indices=[2],
+        stage_names=["stem", "stage1", "stage2"],
+    ),
 }
 """Tiny configs by model type: 2 layers, hidden size 32, vocab 99, images 32x32. The keys are the
 tests' parametrization (the model types the default suite covers), not a list irc admits types

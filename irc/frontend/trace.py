@@ -38,21 +38,15 @@ _DROPPED = {
     "aten.sym_constrain_range",
 }
 
-_SYM_OPS = {
-    operator.add: "sym.add",
-    operator.sub: "sym.sub",
-    operator.mul: "sym.mul",
-    operator.floordiv: "sym.floordiv",
-    operator.truediv: "sym.truediv",
-    operator.mod: "sym.mod",
-    operator.neg: "sym.neg",
-    operator.eq: "sym.eq",
-    operator.ne: "sym.ne",
-    operator.lt: "sym.lt",
-    operator.le: "sym.le",
-    operator.gt: "sym.gt",
-    operator.ge: "sym.ge",
-    operator.pow: "sym.pow",
+_SYM_OPS: dict[Any, str] = {
+    **{
+        getattr(operator, n): f"sym.{n}"
+        for n in "add sub mul floordiv truediv mod neg eq ne lt le gt ge pow".split()
+    },
+    # `min(q.size(-2), max_relative_positions)` in DeBERTa's attention traces as torch.sym_min.
+    torch.sym_min: "sym.min",
+    torch.sym_max: "sym.max",
+    torch.sym_not: "sym.not",
 }
 
 
@@ -274,7 +268,7 @@ def _same_dtype_operands(node: Any, target: Any) -> bool:
 
 def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
     """torch's integer functions (`FloorDiv`, `PythonMod`, `CeilDiv`) as plain sympy `floor`,
-    which the IR's dim text form writes as `//`: longt5's block padding makes
+    which the IR's dim text form writes as `//`, and its `Min`/`Max` as sympy's: longt5's block padding makes
     `(sequence + PythonMod(-sequence, 3)) // 3`, which becomes `-(-sequence // 3)`."""
     from torch.utils._sympy import functions as fn
 
@@ -287,7 +281,8 @@ def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
     def ceil_div(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
         return -sympy.floor(-a / b)
 
-    for func, plain in ((fn.FloorDiv, floor_div), (fn.PythonMod, mod), (fn.Mod, mod), (fn.CeilDiv, ceil_div)):
+    pairs = ((fn.FloorDiv, floor_div), (fn.PythonMod, mod), (fn.Mod, mod), (fn.CeilDiv, ceil_div))
+    for func, plain in (*pairs, (fn.Min, sympy.Min), (fn.Max, sympy.Max)):
         if expr.has(func):
             expr = expr.replace(func, plain)
     return expr

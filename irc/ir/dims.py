@@ -99,7 +99,14 @@ def _format(expr: sympy.Expr) -> str:
     if isinstance(expr, sympy.floor):
         numer, denom = expr.args[0].as_numer_denom()
         return f"{_format_factor(numer)} // {_format_factor(denom)}"
+    if isinstance(expr, (sympy.Min, sympy.Max)):
+        args = ", ".join(_format(a) for a in sorted(expr.args, key=sympy.default_sort_key))
+        return f"{_LATTICE_NAMES[type(expr)]}({args})"
     raise ParseError(f"dim expression {expr} has no text form in irc")
+
+
+_LATTICE_NAMES = {sympy.Min: "min", sympy.Max: "max"}
+_LATTICE_FUNCS = {"min": sympy.Min, "max": sympy.Max}
 
 
 def _format_factor(expr: sympy.Expr) -> str:
@@ -111,11 +118,12 @@ def format_dim(dim: Dim) -> str:
     return str(dim)
 
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|\*\*|[-+*()]))")
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|\*\*|[-+*(),]))")
 
 
 def parse_dim(text: str) -> Dim:
-    """Read a dim written by `format_dim`: an int, a name, or `+ - * //` over them with parentheses."""
+    """Read a dim written by `format_dim`: an int, a name, or `+ - * //` over them with parentheses,
+    and `min(a, b, ...)` / `max(a, b, ...)` (DeBERTa's attention span is `min(sequence, 512)`)."""
     tokens = _tokenize(text)
     parser = _DimParser(tokens, text)
     expr = parser.sum()
@@ -207,6 +215,8 @@ class _DimParser:
                 return self._nested(token)
             finally:
                 self.depth -= 1
+        if token in _LATTICE_FUNCS and self._peek() == "(":
+            return self._lattice(token)
         if token.isdigit():
             if len(token) > MAX_DIM_DIGITS:
                 raise ParseError(f"dim {_shown(self.text)} has a number of more than {MAX_DIM_DIGITS} digits")
@@ -223,3 +233,26 @@ class _DimParser:
         if self._take() != ")":
             raise ParseError(f"missing ')' in dim {_shown(self.text)}")
         return expr, terms
+
+    def _lattice(self, name: str) -> tuple[sympy.Expr, int]:
+        """`min(a, b, ...)` or `max(...)`: the name is taken, the parenthesis is next."""
+        if self.depth >= MAX_DIM_NESTING:
+            raise ParseError(f"dim {_shown(self.text)} nests deeper than {MAX_DIM_NESTING} levels")
+        self._take()
+        self.depth += 1
+        try:
+            args, terms = [], 0
+            while True:
+                arg, more = self._sum()
+                args.append(arg)
+                terms += more
+                token = self._take()
+                if token == ")":
+                    break
+                if token != ",":
+                    raise ParseError(f"expected ',' or ')' in {name}(...) of dim {_shown(self.text)}")
+        finally:
+            self.depth -= 1
+        if len(args) < 2:
+            raise ParseError(f"{name}(...) in dim {_shown(self.text)} needs at least two arguments")
+        return self._bounded(_LATTICE_FUNCS[name](*args), terms)

@@ -99,6 +99,9 @@ for _name, _fn in {
     "sym.gt": operator.gt,
     "sym.ge": operator.ge,
     "sym.pow": operator.pow,
+    "sym.min": min,
+    "sym.max": max,
+    "sym.not": operator.not_,
 }.items():
     register_op(_name, _fn, doc=f"size arithmetic: {_fn.__name__}")
 
@@ -138,4 +141,26 @@ register_op(
     _multi_head_attention,
     doc="sdpa(q [B, S, N*H] split into N heads, k, v [B, N, L, H], mask) merged back to [B, S, N*H]: "
     "ORT's MultiHeadAttention",
+)
+
+
+def _grouped_mm(input: Any, weight: Any, offs: Any) -> Any:
+    """Rows `offs[i - 1]:offs[i]` of `input` times `weight[i]`; rows past `offs[-1]` are zero."""
+    output = input.new_zeros(input.size(0), weight.size(2))
+    start = 0
+    for i, end in enumerate(offs.tolist()):
+        if start != end:
+            output[start:end] = input[start:end] @ weight[i]
+        start = end
+    return output
+
+
+# transformers' mixture-of-experts layers sort (token, expert) pairs by expert and multiply each
+# expert's run of rows by its weights in one call of this custom op (its `grouped_mm` experts
+# implementation under torch.export); the reference is the op's own loop, minus transformers.
+register_op(
+    "transformers.grouped_mm_fallback",
+    _grouped_mm,
+    doc="grouped_mm_fallback(Tensor input [S, K], Tensor weight [E, K, N], Tensor offs [E]) -> Tensor [S, N]: "
+    "rows offs[i-1]:offs[i] times weight[i] (offs: cumulative row counts), rows past offs[-1] zero",
 )

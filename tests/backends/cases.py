@@ -55,10 +55,13 @@ def all_cases() -> list[Case]:
         cases_conv,
         cases_create,
         cases_math,
+        cases_moe,
         cases_nn,
         cases_ort,
         cases_resize,
+        cases_scatter,
         cases_shape,
+        cases_stats,
     )
 
     return CASES

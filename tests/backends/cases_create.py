@@ -86,7 +86,7 @@ def _sizes(b: GraphMaker) -> tuple:
     return b.op("aten.sym_size.int", x, 0), b.op("aten.sym_size.int", x, 1)
 
 
-for _op in ("add", "sub", "mul", "pow", "truediv", "eq", "ne", "lt", "le", "gt", "ge"):
+for _op in ("add", "sub", "mul", "pow", "truediv", "eq", "ne", "lt", "le", "gt", "ge", "min", "max"):
 
     def _sym(b: GraphMaker, op: str = _op) -> None:
         s0, s1 = _sizes(b)
@@ -107,6 +107,29 @@ def sym_mod_takes_the_divisor_sign(b: GraphMaker) -> None:
     s0, s1 = _sizes(b)
     negative = b.op("sym.sub", s0, 10)
     b.output(b.op("sym.mod", negative, 3), b.op("sym.mod", s1, 4))
+
+
+@case(SEQ)
+def sym_min_max_pick_either_side(b: GraphMaker) -> None:
+    # seq is 3 then 6: min(seq, 4) takes the size once and the constant once, max the reverse.
+    _, s1 = _sizes(b)
+    b.output(b.op("sym.min", s1, 4), b.op("sym.max", 4, s1), b.op("sym.min", b.op("sym.mul", s1, 2), 9))
+
+
+@case(SEQ)
+def sym_not(b: GraphMaker) -> None:
+    s0, s1 = _sizes(b)
+    b.output(b.op("sym.not", b.op("sym.eq", s1, 3)), b.op("sym.not", b.op("sym.lt", s0, s1)))
+
+
+@case(SEQ)
+def item_of_a_size_and_a_sum(b: GraphMaker) -> None:
+    # DeBERTa slices its relative embeddings at `item()` of a tensor made from min(sequence, k).
+    x = b.input("y", "f32", ("batch", "seq"))
+    _, s1 = _sizes(b)
+    size = b.op("aten.item", b.op("aten.scalar_tensor", b.op("sym.min", s1, 4), dtype=torch.int64))
+    total = b.op("aten.item", b.op("aten.sum", x))
+    b.output(b.op("aten.slice.Tensor", x, 1, 0, size), b.op("aten.mul.Scalar", x, total))
 
 
 @case(SEQ)

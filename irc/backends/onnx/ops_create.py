@@ -77,6 +77,14 @@ def sym_numel(g: Builder, node: Node, self: Value) -> str:
     return g.op("Size", g.name(self))
 
 
+@lowering("aten.item")
+def item(g: Builder, node: Node, self: Value) -> str:
+    """item(Tensor self) -> Scalar: the one element, as a 0-d tensor of the scalar's dtype (a
+    Python int is int64, a float double)."""
+    scalar = g.op("Reshape", g.tensor(self), g.const([], DType.I64))
+    return g.cast(scalar, dtype_of(self), out_dtype(node))
+
+
 def _scalar_binary(op_type: str) -> Any:
     def emit(g: Builder, node: Node, a: Arg, b: Arg) -> str:
         dtype = out_dtype(node)
@@ -86,7 +94,15 @@ def _scalar_binary(op_type: str) -> Any:
     return emit
 
 
-for _op, _onnx in {"sym.add": "Add", "sym.sub": "Sub", "sym.mul": "Mul", "sym.pow": "Pow"}.items():
+_SYM_BINARY = {
+    "sym.add": "Add",
+    "sym.sub": "Sub",
+    "sym.mul": "Mul",
+    "sym.pow": "Pow",
+    "sym.min": "Min",
+    "sym.max": "Max",
+}
+for _op, _onnx in _SYM_BINARY.items():
     lowering(_op)(_scalar_binary(_onnx))
 
 
@@ -145,6 +161,12 @@ def _scalar_compare(op_type: str) -> Any:
 
 for _op, _onnx in _SYM_COMPARE.items():
     lowering(_op)(_scalar_compare(_onnx))
+
+
+@lowering("sym.not")
+def sym_not(g: Builder, node: Node, a: Arg) -> str:
+    """sym not: (SymBool a) -> SymBool"""
+    return g.op("Not", g.tensor(a, DType.BOOL))
 
 
 @lowering("sym.ne")

@@ -267,6 +267,26 @@ def hardtanh(g: Builder, node: Node, self: Value, min_val: Arg = -1, max_val: Ar
     return clamp(g, node, self, min_val, max_val)
 
 
+@lowering("aten.square")
+def square(g: Builder, node: Node, self: Value) -> str:
+    """square(Tensor self) -> Tensor"""
+    x = g.tensor(self, out_dtype(node))
+    return g.op("Mul", x, x)
+
+
+@lowering("aten.softplus")
+def softplus(g: Builder, node: Node, self: Value, beta: Arg = 1, threshold: Arg = 20) -> str:
+    """softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor: log(1 + exp(beta x)) / beta,
+    and x itself where beta x > threshold (torch's switch back to the identity)."""
+    dtype = out_dtype(node)
+    x = g.tensor(self, dtype)
+    scaled = g.op("Mul", x, g.const(float(beta), dtype))
+    smooth = g.op(
+        "Div", g.op("Log", g.op("Add", g.op("Exp", scaled), g.const(1.0, dtype))), g.const(float(beta), dtype)
+    )
+    return g.op("Where", g.op("Greater", scaled, g.const(float(threshold), dtype)), x, smooth)
+
+
 @lowering("aten.relu6")
 def relu6(g: Builder, node: Node, self: Value) -> str:
     """relu6(Tensor self) -> Tensor"""
@@ -370,3 +390,7 @@ def cumsum(g: Builder, node: Node, self: Value, dim: int, *, dtype: Arg = None) 
     """cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor (ints accumulate in int64)"""
     x = g.tensor(self, out_dtype(node))
     return g.op("CumSum", x, g.const(dim, DType.I64))
+
+
+# Op modules added after registry.py's import list was written register through this import.
+from irc.backends.onnx import ops_moe, ops_scatter, ops_stats  # noqa: E402, F401

@@ -251,7 +251,7 @@ def index(g: Builder, node: Node, self: Value, indices: list[Value | None]) -> s
     A bool index stands for the int indices of its True elements (`NonZero`).
     """
     rank = rank_of(self)
-    entries = _int_indices(g, indices)
+    entries = int_indices(g, indices)
     axes = [axis for axis, _, _ in entries]
     if len(entries) == 1:
         return g.op("Gather", g.tensor(self), entries[0][1], axis=axes[0])
@@ -259,7 +259,7 @@ def index(g: Builder, node: Node, self: Value, indices: list[Value | None]) -> s
     x = g.tensor(self)
     if axes + rest != list(range(rank)):
         x = g.op("Transpose", x, perm=axes + rest)
-    stacked = _broadcast_stack(g, [name for _, name, _ in entries])
+    stacked = broadcast_stack(g, [name for _, name, _ in entries])
     result = g.op("GatherND", x, stacked)
     batch_rank = max(r for _, _, r in entries)
     first = axes[0]
@@ -270,7 +270,7 @@ def index(g: Builder, node: Node, self: Value, indices: list[Value | None]) -> s
     return g.op("Transpose", result, perm=perm)
 
 
-def _int_indices(g: Builder, indices: list[Value | None]) -> list[tuple[int, str, int]]:
+def int_indices(g: Builder, indices: list[Value | None]) -> list[tuple[int, str, int]]:
     """(axis, int64 index name, index rank) for each indexed axis, in axis order."""
     entries: list[tuple[int, str, int]] = []
     axis = 0
@@ -292,7 +292,7 @@ def _int_indices(g: Builder, indices: list[Value | None]) -> list[tuple[int, str
     return entries
 
 
-def _broadcast_stack(g: Builder, names: list[str]) -> str:
+def broadcast_stack(g: Builder, names: list[str]) -> str:
     """The index tensors broadcast together and stacked on a new last axis (GatherND's form)."""
     total = names[0]
     for name in names[1:]:

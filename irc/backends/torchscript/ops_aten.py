@@ -213,6 +213,13 @@ emitter(
     "aten.slice_scatter",
     "aten.select_scatter",
     "aten.pixel_shuffle",
+    "aten.index_put",
+    "aten._unsafe_index_put",
+    "aten.scatter.src",
+    "aten.scatter.reduce",
+    "aten.scatter.value",
+    "aten.scatter.value_reduce",
+    "aten.scatter_add",
 )(call)
 
 # -- aliases, casts and factories ---------------------------------------------------------------
@@ -251,3 +258,7 @@ emitter(
     "aten.fill.Scalar",
     "aten.fill.Tensor",
 )(call)
+
+
+# Op modules added after registry.py's import list was written register through this import.
+from irc.backends.torchscript import ops_moe  # noqa: E402, F401

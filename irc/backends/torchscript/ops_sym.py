@@ -27,6 +27,13 @@ def sym_numel(g: Codegen, node: Node, self: Value) -> str:
     return f"{g.name(self)}.numel()"
 
 
+@emitter("aten.item")
+def item(g: Codegen, node: Node, self: Value) -> str:
+    """item(Tensor self) -> Scalar, typed as the IR's scalar (TorchScript's `item()` is untyped)."""
+    kind = {DType.BOOL: "bool", DType.F64: "float"}.get(out_dtype(node), "int")
+    return f"{kind}({g.name(self)}.item())"
+
+
 @emitter("irc.identity")
 def identity(g: Codegen, node: Node, self: Value) -> str:
     """identity(Tensor self) -> Tensor: the input, under the output's name."""
@@ -69,6 +76,18 @@ def sym_pow(g: Codegen, node: Node, a: Arg, b: Arg) -> str:
     result (what the IR says Python gave) is converted back."""
     text = f"({g.arg(a)} ** {g.arg(b)})"
     return f"int{text}" if out_dtype(node) is DType.I64 else text
+
+
+@emitter("sym.min", "sym.max")
+def sym_min_max(g: Codegen, node: Node, a: Arg, b: Arg) -> str:
+    """(Scalar a, Scalar b) -> Scalar: min(a, b) or max(a, b), as torch.sym_min/sym_max."""
+    return f"{node.op.removeprefix('sym.')}({g.arg(a)}, {g.arg(b)})"
+
+
+@emitter("sym.not")
+def sym_not(g: Codegen, node: Node, a: Arg) -> str:
+    """(SymBool a) -> SymBool: not a"""
+    return f"(not {g.arg(a)})"
 
 
 @emitter("sym.neg")

@@ -43,6 +43,29 @@ emitter(
 )(call)
 
 emitter(
+    "aten.var",
+    "aten.var.dim",
+    "aten.var.correction",
+    "aten.std",
+    "aten.std.dim",
+    "aten.std.correction",
+    "aten.var_mean",
+    "aten.var_mean.dim",
+    "aten.var_mean.correction",
+    "aten.std_mean",
+    "aten.std_mean.dim",
+    "aten.std_mean.correction",
+    "aten.group_norm",
+    "aten.native_group_norm",
+    "aten.prelu",
+    "aten._prelu_kernel",
+    "aten.avg_pool1d",
+    "aten.avg_pool2d",
+    "aten.square",
+    "aten.softplus",
+)(call)
+
+emitter(
     "aten.pad",
     "aten.constant_pad_nd",
     "aten.reflection_pad1d",
