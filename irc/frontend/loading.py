@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from irc.errors import ModelLoadError, TaskError
+from irc.frontend.config_fields import read_field
 from irc.frontend.tasks import (
     DECODERS,
     InputSpec,
@@ -175,7 +176,8 @@ def load_from_module(module: Any, task: str | None) -> LoadedModel:
 def _check_head(config: Any, model_type: str, spec: TaskSpec) -> None:
     # A decoder's classification head reads each row's last non-pad token; without a pad id it
     # refuses batches above 1 deep inside its forward, which would read as a tracing failure.
-    if spec.name == "sequence-classification" and model_type in DECODERS and config.pad_token_id is None:
+    needs_pad = spec.name == "sequence-classification" and model_type in DECODERS
+    if needs_pad and read_field(config, "pad_token_id") is None:
         raise TaskError(
             f"{model_type}'s config has no pad_token_id, which its sequence-classification head "
             "needs to find each row's last token in a batch. Set pad_token_id in config.json (to "

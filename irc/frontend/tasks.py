@@ -27,7 +27,8 @@ class InputSpec:
     axes: tuple[str | int, ...]
     kind: str
     """`ids` (token ids below the vocab size), `mask` (1 = attend, 0 = padding), `type_ids`,
-    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000) or `float` (pixels)."""
+    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does)
+    or `float` (pixels)."""
     dtype: str = "int64"
     arg: str | None = None
     """The model's keyword for this input when it differs from `name` (Perceiver's `inputs`)."""
@@ -353,6 +354,9 @@ def _text_inputs(accepted: set[str], task: str, config: Any) -> list[InputSpec]:
     if "attention_mask" in accepted:
         mask_axes = ("batch", "past_sequence + sequence") if task.endswith("-with-past") else axes
         specs.append(InputSpec("attention_mask", mask_axes, "mask"))
+    # Optimum's rule: a causal head that takes position_ids gets them, filled as generate() does.
+    if "position_ids" in accepted and task in ("causal-lm", "causal-lm-with-past", "default-with-past"):
+        specs.append(InputSpec("position_ids", axes, "position"))
     # One token type (RoBERTa and its kin) means the input carries nothing: Optimum leaves it out.
     if "token_type_ids" in accepted and int(getattr(config, "type_vocab_size", 0) or 0) > 1:
         specs.append(InputSpec("token_type_ids", axes, "type_ids"))
