@@ -88,6 +88,7 @@ def trace_components(
     _check_sizes(batch_size, sequence_length)
     with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
         loaded = load(model, task, trust_remote_code)
+    _check_positions(loaded, sequence_length)
     if loaded.task.with_past and getattr(loaded.config, "is_encoder_decoder", False):
         from irc.frontend.seq2seq import components
 
@@ -290,10 +291,12 @@ def export(
     """
     from irc.artifact import check_output, checkpoint_record_soon, publish, staging_folder, write_manifest
     from irc.backends import get_backend
+    from irc.frontend.limits import check_atol
     from irc.memory import prefer_mmap
     from irc.passes import parse_pipeline
 
     prefer_mmap()
+    check_atol(atol)
 
     if backend == "neuron" and dtype not in (None, "float32"):
         raise IrcError(
@@ -670,6 +673,19 @@ def _manifest(
         "traced_sizes": first.sizes,
         "validation": report.to_dict() if report is not None else None,
     }
+
+
+def _check_positions(loaded: Any, sequence_length: int) -> None:
+    from irc.frontend.limits import check_sequence_length
+    from irc.validate import validation_sizes
+
+    def cases(length: int) -> list[dict[str, int]]:  # the trace's sizes, then validation's
+        traced = {"sequence": length}
+        if loaded.task.with_past:
+            traced["past_sequence"] = OTHER_TRACE_SIZES["past_sequence"]
+        return [traced, *validation_sizes(traced)]
+
+    check_sequence_length(loaded.config, loaded.model_type, sequence_length, cases)
 
 
 def _check_sizes(batch_size: int, sequence_length: int) -> None:

@@ -157,5 +157,6 @@ def max_positions(config: Any) -> tuple[int | None, str]:
     for key in (field.name, *field.aliases):
         value = _get(config, key)
         if isinstance(value, int) and not isinstance(value, bool):
-            return value, key
+            # GPT-2's config maps max_position_embeddings to n_positions, config.json's name.
+            return value, (getattr(config, "attribute_map", None) or {}).get(key, key)
     return None, ""

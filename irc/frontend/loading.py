@@ -120,6 +120,13 @@ def load_from_folder(path: str | Path, task: str | None, trust_remote_code: bool
             folder, local_files_only=True, trust_remote_code=trust_remote_code, weights_only=True
         )
     except Exception as exc:
+        if "ignore_mismatched_sizes" in str(exc):  # transformers' report went to its silenced log
+            from irc.frontend.limits import weights_error
+
+            config = transformers.AutoConfig.from_pretrained(
+                folder, local_files_only=True, trust_remote_code=trust_remote_code
+            )
+            raise weights_error(folder, auto, config) from exc
         error = _load_error(exc, folder, spec.auto_class)
         if error is exc:
             raise
