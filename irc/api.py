@@ -291,6 +291,7 @@ def export(
     """
     from irc.artifact import check_output, checkpoint_record_soon, publish, staging_folder, write_manifest
     from irc.backends import get_backend
+    from irc.export.client_files import write_client_files
     from irc.frontend.limits import check_atol
     from irc.memory import prefer_mmap
     from irc.passes import parse_pipeline
@@ -353,6 +354,8 @@ def export(
                 report.tolerance_source = tolerance.source
         manifest = _manifest(parts, backend, pipeline, options, report, checkpoint)
         manifest["dtype"] = dtype or "float32"
+        specs = {p.component: p.specs for p in parts}
+        manifest["client_files"] = write_client_files(staging, parts[0].loaded, specs, backend)
         write_manifest(staging, manifest)
         failed = report is not None and not report.passed
         if not failed or keep_failed:

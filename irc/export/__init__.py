@@ -1,0 +1,1 @@
+"""The export flow: the plan, the files written beside the artifact, the manifest."""
