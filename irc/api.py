@@ -291,7 +291,7 @@ def export(
     """
     from irc.artifact import check_output, checkpoint_record_soon, publish, staging_folder, write_manifest
     from irc.backends import get_backend
-    from irc.export.client_files import write_client_files
+    from irc.exporter.client_files import write_client_files
     from irc.frontend.limits import check_atol
     from irc.memory import prefer_mmap
     from irc.passes import parse_pipeline

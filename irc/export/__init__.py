@@ -1,1 +1,0 @@
-"""The export flow: the plan, the files written beside the artifact, the manifest."""
