@@ -56,3 +56,34 @@ def test_genai_loads_the_folder_and_generates_like_transformers(model_type: str,
         assert actual == expected[: len(actual)] and len(actual) >= min(len(expected), NEW_TOKENS)
         compared += actual
     assert len(compared) >= NEW_TOKENS and len(set(compared)) >= 5, compared
+
+
+def test_the_folder_has_the_checkpoints_config_generation_and_tokenizer_files(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    from tests.models import tiny_checkpoint
+
+    folder = tiny_checkpoint(tmp_path / "llama", "llama", "causal-lm")
+    vocab = {f"w{i}": i for i in range(99)}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="w1"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="w1", eos_token="w0").save_pretrained(folder)
+    (folder / "chat_template.jinja").write_text("{{ messages }}")
+    tokenizer_files = sorted(p.name for p in folder.iterdir() if p.name.startswith(("tokenizer", "chat")))
+    out = tmp_path / "out"
+    irc.export(folder, task="causal-lm-with-past", output=out, validate=False)
+
+    listed = json.loads((out / "irc.json").read_text())["client_files"]
+    assert sorted(listed["copied"]) == sorted(["config.json", *tokenizer_files])
+    assert (out / "config.json").read_bytes() == (folder / "config.json").read_bytes()
+    assert AutoTokenizer.from_pretrained(out).encode("w5 w7") == [5, 7]
+    generation = json.loads((out / "generation_config.json").read_text())
+    assert (
+        generation["eos_token_id"] == 0 and listed["generation"]["eos_token_id"] == "generation_config.json"
+    )
+    decoder = json.loads((out / "genai_config.json").read_text())["model"]["decoder"]
+    # tests/models.py's llama: 4 heads of 8, 2 key/value heads, 2 layers, 64 positions.
+    assert (decoder["num_attention_heads"], decoder["num_key_value_heads"], decoder["head_size"]) == (4, 2, 8)
+    assert decoder["inputs"]["position_ids"] == "position_ids"
+    assert json.loads((out / "genai_config.json").read_text())["model"]["context_length"] == 64

@@ -66,8 +66,9 @@ def write_client_files(
     else:
         loaded.config.to_json_file(str(folder / "config.json"))
         record["written"].append("config.json")
-    record["generation"] = _write_generation_config(folder, loaded.module)
-    record["written"].append("generation_config.json")
+    if getattr(loaded.module, "generation_config", None) is not None:  # heads that generate
+        record["generation"] = _write_generation_config(folder, loaded.module)
+        record["written"].append("generation_config.json")
     for name in TOKENIZER_FILES:
         if source is not None and (source / name).is_file():
             shutil.copy2(source / name, folder / name)
