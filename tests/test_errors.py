@@ -301,7 +301,7 @@ def test_validation_failure_keep_failed(
     captured = capsys.readouterr()
     assert code == 1 and "Validation FAILED" in captured.out
     assert f"The artifact was kept at {out} (--keep-failed)." in captured.err
-    assert sorted(p.name for p in out.iterdir()) == ["irc.json", "model.onnx"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "irc.json", "model.onnx"]
     assert json.loads((out / "irc.json").read_text())["validation"]["passed"] is False
     assert not [p for p in tmp_path.iterdir() if ".irc-" in p.name]
 

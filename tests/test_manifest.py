@@ -52,6 +52,7 @@ def test_manifest_records_what_was_built(gpt2_export: tuple[Path, dict[str, Any]
     assert manifest["dynamic_dims"] == {
         "input_ids": {"0": "batch", "1": "sequence"},
         "attention_mask": {"0": "batch", "1": "sequence"},
+        "position_ids": {"0": "batch", "1": "sequence"},
         "logits": {"0": "batch", "1": "sequence"},
     }
     assert manifest["tie_groups"] == {"transformer.wte.weight": ["transformer.wte.weight", "lm_head.weight"]}

@@ -60,7 +60,7 @@ def test_components_validate_and_generate(model_type: str, tmp_path: Path) -> No
     assert "decoder_model_merged" in generation.via
     assert generation.actual_logits is not None and generation.logits_diff <= generation.logits_tolerance
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-        [f"{c}.onnx" for c in COMPONENTS] + ["irc.json"]
+        [f"{c}.onnx" for c in COMPONENTS] + ["irc.json", "config.json", "generation_config.json"]
     )
 
 

@@ -15,6 +15,9 @@ from tests.models import encoder_as_decoder, tiny_model, types_with
 # cache would reproduce too; larger weights make the tokens depend on the whole context.
 # OPT's tiny model picks its end-of-sequence id (2) first; moving it keeps 20 tokens to compare.
 WIDER = {"bloom": {"hidden_size": 64}, "opt": {"eos_token_id": 98}, "falcon": {"hidden_size": 64}}
+# At this initializer range qwen2's logits reach 16; on a left-padded case with a 9-token past
+# ONNX Runtime's float32 order moves them by up to 1.4e-4 (measured), noise at that scale.
+ATOL = {"qwen2": 2e-4}
 
 
 def _params() -> list[object]:
@@ -53,7 +56,7 @@ def test_with_past_exports_validates_and_generates(model_type: str, tmp_path: Pa
         model = tiny_model(model_type, "causal-lm", is_decoder=True)
     else:
         model = tiny_model(model_type, "causal-lm", initializer_range=0.7, **WIDER.get(model_type, {}))
-    result = irc.export(model, task="causal-lm-with-past", output=tmp_path / "out")
+    result = irc.export(model, task="causal-lm-with-past", output=tmp_path / "out", atol=ATOL.get(model_type))
     report = result.report
     assert report.passed, report.format()
     assert {c.sizes["past_sequence"] for c in report.cases} >= {0, 1}
@@ -63,8 +66,11 @@ def test_with_past_exports_validates_and_generates(model_type: str, tmp_path: Pa
     session = ort.InferenceSession(str(result.artifact), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     layers = len([n for n in names if n.endswith(".key")])
-    assert names[:2] == ["input_ids", "attention_mask"]
-    assert names[2:] == [f"past_key_values.{i}.{k}" for i in range(layers) for k in ("key", "value")]
+    positions = ["position_ids"] if model_type != "bloom" else []  # ALiBi: no positions
+    assert names[: 2 + len(positions)] == ["input_ids", "attention_mask", *positions]
+    assert names[2 + len(positions) :] == [
+        f"past_key_values.{i}.{k}" for i in range(layers) for k in ("key", "value")
+    ]
     assert [o.name for o in session.get_outputs()] == ["logits"] + [
         f"present.{i}.{k}" for i in range(layers) for k in ("key", "value")
     ]

@@ -81,7 +81,9 @@ def run_export(request: ExportRequest) -> ExportResult:
 
 def _settings(request: ExportRequest) -> tuple[Any, Any, str, Any]:
     from irc.exporter.settings import check_pipeline, resolve_backend, with_dtype
+    from irc.frontend.limits import check_atol
 
+    check_atol(request.atol)
     backend, options = resolve_backend(request.backend, request.flags)
     pipeline = backend.pipeline(options) if request.passes is None else request.passes
     pipeline, tolerance = with_dtype(pipeline, request.dtype, backend, request.atol)
@@ -106,6 +108,7 @@ def _trace_and_plan(
         trust_remote_code=request.trust_remote_code,
         progress=progress,
         single=bucketed,
+        check_loaded=lambda loaded: _check_positions(loaded, request.sequence_length),
     )
     return make_plan(parts, backend, options, pipeline, tolerance)
 
@@ -134,6 +137,7 @@ def _lower_validate_publish(
             missing = _compile(plan, staging, progress)
         extra = backend.manifest(staging)
         manifest = build_manifest(plan, report, checkpoint, request.dtype, extra)
+        manifest["client_files"] = _client_files(plan, staging)
         write_manifest(staging, manifest)
         if not failed or request.keep_failed:
             publish(staging, out)
@@ -219,3 +223,28 @@ def run_pipeline(
             passes, debug=debug_inputs is not None, debug_inputs=debug_inputs, after_pass=after_pass
         )
         return manager.run(graph)
+
+
+def _client_files(plan: ExportPlan, staging: Path) -> dict[str, Any]:
+    """config.json, generation_config.json, tokenizer and processor files (and genai_config.json for
+    decoders with past) beside the artifact, so that runtimes load the folder as it is."""
+    from irc.exporter.client_files import write_client_files
+
+    parts = plan.parts
+    specs = {p.component: p.specs for p in parts}
+    return write_client_files(staging, parts[0].loaded, specs, plan.backend.name)
+
+
+def _check_positions(loaded: Any, sequence_length: int) -> None:
+    """A sequence length past the model's positions is refused before tracing, naming the limit."""
+    from irc.frontend.limits import check_sequence_length
+    from irc.frontend.traced import OTHER_TRACE_SIZES
+    from irc.validate import validation_sizes
+
+    def cases(length: int) -> list[dict[str, int]]:  # the trace's sizes, then validation's
+        traced = {"sequence": length}
+        if loaded.task.with_past:
+            traced["past_sequence"] = OTHER_TRACE_SIZES["past_sequence"]
+        return [traced, *validation_sizes(traced)]
+
+    check_sequence_length(loaded.config, loaded.model_type, sequence_length, cases)

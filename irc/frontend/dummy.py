@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from irc.frontend.config_fields import read_field
 from irc.frontend.tasks import InputSpec
 
 
@@ -14,8 +15,10 @@ def make_inputs(
 ) -> dict[str, torch.Tensor]:
     """One tensor per input spec, with each named axis at `sizes[name]`.
 
-    With `pad`, attention masks end in padding (zeros) on every row but the first, so the
-    artifact is checked on padded batches too.
+    With `pad`, attention masks have padding (zeros) on every row but the first, so the artifact
+    is checked on padded batches too: at the end of the row, or at its start (left padding, as a
+    generation loop pads its prompts) for a mask that also covers a cache. `position_ids` follow
+    the mask as `generate()` computes them (`positions_from_mask`).
 
     Sizes not named by any input are ignored, so one size table serves every task.
     """
@@ -23,8 +26,23 @@ def make_inputs(
     out: dict[str, torch.Tensor] = {}
     for spec in specs:
         shape = tuple(_size(a, sizes) for a in spec.axes)
-        out[spec.name] = _fill(spec, shape, config, gen, pad)
+        if spec.kind == "position":
+            out[spec.name] = positions_from_mask(out.get("attention_mask"), shape)
+        else:
+            out[spec.name] = _fill(spec, shape, config, gen, pad)
     return out
+
+
+def positions_from_mask(mask: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor:
+    """The `position_ids` of the last `shape[-1]` tokens of `mask` (batch, past + sequence), as
+    transformers' generate() makes them: the count of attended tokens before each one, 0 on
+    padding. Without a mask, 0, 1, 2..."""
+    length = shape[-1]
+    if mask is None:
+        return torch.arange(length, dtype=torch.int64).expand(shape).clone()
+    positions = mask.long().cumsum(-1) - 1
+    positions = positions.masked_fill(mask == 0, 0)
+    return positions[..., mask.shape[-1] - length :].expand(shape).clone()
 
 
 def _fill(
@@ -32,25 +50,30 @@ def _fill(
 ) -> torch.Tensor:
     if spec.kind == "ids":
         # Special ids (pad, bos, eos) change what some models compute; keep to ordinary tokens.
-        text_config = getattr(config, "text_config", None) or config
-        high = int(getattr(text_config, "vocab_size", 100))
+        text_config = read_field(config, "text_config") or config
+        high = int(read_field(text_config, "vocab_size"))
         ids = torch.randint(min(5, high - 1), high, shape, generator=gen)
-        eos = getattr(config, "eos_token_id", None)
-        if spec.name == "input_ids" and getattr(config, "is_encoder_decoder", False) and isinstance(eos, int):
+        eos = read_field(config, "eos_token_id")
+        if spec.name == "input_ids" and read_field(config, "is_encoder_decoder") and isinstance(eos, int):
             # Encoder-decoder tokenizers end every text with </s>; BART's classification head
             # reads the hidden state there and refuses inputs without one.
             ids[..., -1] = eos
         return ids
     if spec.kind == "type_ids":
-        high = max(1, int(getattr(config, "type_vocab_size", 1) or 1))
+        high = max(1, int(read_field(config, "type_vocab_size") or 1))
         return torch.randint(0, high, shape, generator=gen)
     if spec.kind == "mask":
         mask = torch.ones(shape, dtype=torch.int64)
         rows = mask.view(-1, shape[-1]) if mask.numel() else mask
         if pad and shape[-1] > 2:
+            # A mask over a cache is padded on the left: generation loops pad prompts there.
+            left = "past_sequence" in str(spec.axes[-1])
             for row in range(1, rows.shape[0]):
                 keep = int(torch.randint(1, shape[-1], (1,), generator=gen))
-                rows[row, keep:] = 0
+                if left:
+                    rows[row, : shape[-1] - keep] = 0
+                else:
+                    rows[row, keep:] = 0
         return mask
     if spec.kind == "bbox":
         corner = torch.randint(0, 500, (*shape[:-1], 2), generator=gen)

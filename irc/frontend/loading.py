@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from irc.errors import ModelLoadError, TaskError
+from irc.frontend.config_fields import read_field
 from irc.frontend.heads import reads_pad_token
-from irc.frontend.tasks import InputSpec, TaskSpec, detect_task, get_task, model_inputs
+from irc.frontend.tasks import InputSpec, TaskSpec, detect_task, get_task, model_inputs, task_outputs
 
 
 @dataclass
@@ -111,6 +112,13 @@ def load_from_folder(path: str | Path, task: str | None, trust_remote_code: bool
             folder, local_files_only=True, trust_remote_code=trust_remote_code, weights_only=True
         )
     except Exception as exc:
+        if "ignore_mismatched_sizes" in str(exc):  # transformers' report went to its silenced log
+            from irc.frontend.limits import weights_error
+
+            config = transformers.AutoConfig.from_pretrained(
+                folder, local_files_only=True, trust_remote_code=trust_remote_code
+            )
+            raise weights_error(folder, auto, config) from exc
         error = _load_error(exc, folder, spec.auto_class)
         if error is exc:
             raise
@@ -169,7 +177,7 @@ def _check_head(module: Any, config: Any, model_type: str, spec: TaskSpec) -> No
     # refuses batches above 1 deep inside its forward, which would read as a tracing failure.
     if (
         spec.name == "sequence-classification"
-        and getattr(config, "pad_token_id", 0) is None
+        and read_field(config, "pad_token_id") is None
         and reads_pad_token(type(module))
     ):
         raise TaskError(

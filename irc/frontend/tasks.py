@@ -40,7 +40,8 @@ class InputSpec:
     axes: tuple[str | int, ...]
     kind: str
     """`ids` (token ids below the vocab size), `mask` (1 = attend, 0 = padding), `type_ids`,
-    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000) or `float` (pixels)."""
+    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does)
+    or `float` (pixels)."""
     dtype: str = "int64"
     arg: str | None = None
     """The model's keyword for this input when it differs from `name` (Perceiver's `inputs`)."""
@@ -364,6 +365,9 @@ def _text_inputs(accepted: set[str], task: str, config: Any) -> list[InputSpec]:
     if "attention_mask" in accepted:
         mask_axes = ("batch", "past_sequence + sequence") if task.endswith("-with-past") else axes
         specs.append(InputSpec("attention_mask", mask_axes, "mask"))
+    # Optimum's rule: a causal head that takes position_ids gets them, filled as generate() does.
+    if "position_ids" in accepted and task in ("causal-lm", "causal-lm-with-past", "default-with-past"):
+        specs.append(InputSpec("position_ids", axes, "position"))
     # One token type (RoBERTa and its kin) means the input carries nothing: Optimum leaves it out.
     # A generation loop feeds ids, mask and cache only, so with past the model's default (type 0)
     # is what every step uses.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from irc.errors import IrcError
@@ -60,17 +61,21 @@ def trace_components(
     trust_remote_code: bool = False,
     progress: Progress | None = None,
     single: bool = False,
+    check_loaded: Callable[[Any], None] | None = None,
 ) -> list[Traced]:
     """Load (if a path) and trace `model` for `task` (None: the checkpoint's own head): one
     Traced per artifact file, usually one (`model`); `seq2seq-lm-with-past` has four, of which
     `component` picks one. With `single`, a task of several models and no `component` is an
-    IrcError, raised before anything is traced."""
+    IrcError, raised before anything is traced. `check_loaded(loaded)` runs after loading, before
+    tracing (the export flow checks the sequence length against the model's positions there)."""
     from irc.frontend.loading import load
 
     progress = progress or Progress(enabled=False)
     _check_sizes(batch_size, sequence_length)
     with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
         loaded = load(model, task, trust_remote_code)
+    if check_loaded is not None:
+        check_loaded(loaded)
     if loaded.task.with_past and getattr(loaded.config, "is_encoder_decoder", False):
         from irc.frontend.seq2seq import components
 

@@ -2,6 +2,8 @@
 
 The loop is the one an ONNX Runtime generation loop runs: the whole prompt with an empty past
 first, then one token at a time, feeding each step's `present.*` back as `past_key_values.*`.
+Prompts of different lengths are left-padded, and `position_ids` (where the artifact takes
+them) come from the mask at every step, as transformers' generate() makes them.
 Comparing its tokens with `model.generate(do_sample=False)` checks the cache end to end: a
 wrong present, a wrong mask or a baked past length changes the tokens. Tiny random models often
 repeat one token, which a broken cache could reproduce, so each step's logits are compared too.
@@ -19,18 +21,53 @@ Decoded = tuple[torch.Tensor, torch.Tensor]
 """Tokens (batch, steps) and the logits each step chose from (batch, steps, vocab)."""
 
 
+PROMPT_LENGTHS = (3, 7, 11)
+"""Prompt lengths of the generation check's batch, left-padded to the longest: a loop that
+ignores the mask or numbers positions by column gets the short rows wrong."""
+
+
+def left_padded_prompt(
+    ids: torch.Tensor, lengths: tuple[int, ...] = PROMPT_LENGTHS, pad_id: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`ids` (one row per length, `max(lengths)` columns) with row i cut to its last `lengths[i]`
+    tokens, left-padded with `pad_id` (kept as they are when None: the mask hides them), and its
+    attention mask."""
+    width = max(lengths)
+    if ids.shape != (len(lengths), width):
+        raise ValueError(f"prompt ids {tuple(ids.shape)} do not hold {len(lengths)} rows of {width}")
+    mask = torch.ones_like(ids)
+    ids = ids.clone()
+    for row, length in enumerate(lengths):
+        mask[row, : width - length] = 0
+        if pad_id is not None:
+            ids[row, : width - length] = pad_id
+    return ids, mask
+
+
 def greedy_decode(
-    step: Step, input_ids: torch.Tensor, empty_past: dict[str, torch.Tensor], new_tokens: int
+    step: Step,
+    input_ids: torch.Tensor,
+    empty_past: dict[str, torch.Tensor],
+    new_tokens: int,
+    attention_mask: torch.Tensor | None = None,
+    position_ids: bool = False,
 ) -> Decoded:
-    """`new_tokens` greedy tokens after `input_ids` (batch, prompt); `empty_past` holds each
-    `past_key_values.*` input with a past length of 0."""
+    """`new_tokens` greedy tokens after `input_ids` (batch, prompt), whose rows may be
+    left-padded (`attention_mask` 0 there); `empty_past` holds each `past_key_values.*` input
+    with a past length of 0. With `position_ids`, each step passes them computed from the mask
+    as generate() does (`irc.frontend.dummy.positions_from_mask`)."""
+    from irc.frontend.dummy import positions_from_mask
+
     batch = input_ids.shape[0]
     past = dict(empty_past)
-    mask = torch.ones_like(input_ids)
+    mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
     current = input_ids
     tokens, logits = [], []
     for _ in range(new_tokens):
-        out = step({"input_ids": current, "attention_mask": mask, **past})
+        feed = {"input_ids": current, "attention_mask": mask}
+        if position_ids:
+            feed["position_ids"] = positions_from_mask(mask, tuple(current.shape))
+        out = step({**feed, **past})
         logits.append(out["logits"][:, -1])
         token = logits[-1].argmax(-1)
         tokens.append(token)

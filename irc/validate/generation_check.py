@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from irc.frontend.traced import Traced
 
 GENERATED_TOKENS = 20
-_PROMPT = {"batch": 2, "sequence": 6, "past_sequence": 0}
+_PROMPT = {"batch": 3, "sequence": 11, "past_sequence": 0}  # left-padded to lengths 3, 7, 11
 
 
 @dataclass
@@ -28,20 +28,19 @@ class _Expected:
 
 def _expected_generation(parts: list[Traced], new_tokens: int = GENERATED_TOKENS) -> _Expected:
     """Plain greedy `model.generate` on the check's prompt: tokens and each step's logits."""
-    import torch
+    from irc.frontend.config_fields import generation_settings
+    from irc.validate.generate import left_padded_prompt
 
     first = parts[0]
     model = first.loaded.module
     if len(parts) == 1:
-        ids = first.make_inputs(_PROMPT, seed=11)["input_ids"]
-        mask = torch.ones_like(ids)
+        pad = generation_settings(model).pad
+        ids, mask = left_padded_prompt(first.make_inputs(_PROMPT, seed=11)["input_ids"], pad_id=pad)
         tokens, logits, eos = _plain_generate(model, ids, mask, new_tokens, {})
         return _Expected(ids, mask, tokens[:, ids.shape[1] :], logits, eos)
     inputs = first.make_inputs({"batch": 2, "sequence": 7}, seed=11)  # the encoder's
     ids, mask = inputs["input_ids"], inputs["attention_mask"]
-    start = model.generation_config.decoder_start_token_id
-    if start is None:
-        start = model.config.decoder_start_token_id
+    start = generation_settings(model).start  # generation_config.json, then config.json
     tokens, logits, eos = _plain_generate(model, ids, mask, new_tokens, {"decoder_start_token_id": start})
     return _Expected(ids, mask, tokens[:, 1:], logits, eos, start)  # less the start token
 
@@ -64,7 +63,9 @@ def check_generation(
 
     if len(parts) == 1:
         batch = want.ids.shape[0]
-        tokens, logits = greedy_decode(runners["model"], want.ids, _empty_past(parts[0], batch), new_tokens)
+        positions = any(s.name == "position_ids" for s in parts[0].specs)
+        past = _empty_past(parts[0], batch)
+        tokens, logits = greedy_decode(runners["model"], want.ids, past, new_tokens, want.mask, positions)
         return result(tokens, logits)
 
     from irc.frontend.seq2seq import DECODER, DECODER_WITH_PAST, ENCODER, MERGED
