@@ -17,7 +17,7 @@ from typing import Any
 from irc.errors import ModelLoadError, TaskError
 from irc.frontend.config_fields import read_field
 from irc.frontend.heads import reads_pad_token
-from irc.frontend.tasks import InputSpec, TaskSpec, detect_task, get_task, model_inputs, task_outputs
+from irc.frontend.tasks import InputSpec, TaskSpec, detect_task, get_task, model_inputs
 
 
 @dataclass

@@ -8,9 +8,9 @@ rerun the original model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from irc.errors import IrcError
