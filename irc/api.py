@@ -90,9 +90,9 @@ def list_tasks(model: str | Path, *, trust_remote_code: bool = False) -> TaskLis
             task_outputs(model_type, name),
             spec.atol,
         )
-        for name in supported_tasks(model_type)
+        for name in supported_tasks(model_type, config)
     ]
-    detected = detect_task(model_type, architectures)
+    detected = detect_task(model_type, architectures, config)
     return TaskListing(model_type, architectures[0] if architectures else None, detected, tasks)
 
 

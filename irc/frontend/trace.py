@@ -415,9 +415,11 @@ class _Importer:
         elif target in _SYM_OPS:
             op = _SYM_OPS[target]
         else:
+            where = _module_path(fx_node) or "the model's top level"
+            source = _source_line(fx_node)
             raise TraceError(
-                f"the trace calls {getattr(target, '__name__', target)} at {_module_path(fx_node)}, "
-                "which irc has no op for; please report the model type."
+                f"the trace calls {getattr(target, '__name__', target)} at {where}"
+                f"{f' ({source})' if source else ''}, which irc has no op for; please report the model type."
             )
         if op in _DROPPED:
             return

@@ -135,8 +135,11 @@ def test_cli_without_the_sdk_writes_artifacts_and_exits_2(
     else:
         assert "No module named 'torch_neuronx'" in err and "pip install torch-neuronx neuronx-cc" in err
     assert "All good: max abs diff" in captured.out  # the validation log is printed before the error
+    clients = json.loads((out / "irc.json").read_text())["client_files"]
+    client_names = set(clients["copied"]) | set(clients["written"])
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert names == [
+    assert "config.json" in client_names
+    assert [n for n in names if n not in client_names] == [
         "irc.json",
         "neuron.json",
         "op-report.json",

@@ -60,7 +60,10 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0, log
     assert "Validating TorchScript model at batch=1, sequence=3..." in log and "All good" in log
     assert f"Model saved at: {out / 'model.pt'}" in log
-    assert sorted(p.name for p in out.iterdir()) == ["irc.json", "model.pt"]
+    clients = json.loads((out / "irc.json").read_text())["client_files"]
+    client_names = set(clients["copied"]) | set(clients["written"])
+    assert "config.json" in client_names
+    assert sorted(p.name for p in out.iterdir() if p.name not in client_names) == ["irc.json", "model.pt"]
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +97,11 @@ def test_one_artifact_serves_three_lengths_and_two_batch_sizes(gpt2: tuple[Any, 
                 )
                 mask = torch.ones(batch, sequence, dtype=torch.int64)
                 mask[0, : sequence // 3] = 0  # left padding in the first row
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)  # as generate() numbers them
+                inputs = {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
                 with torch.no_grad():
-                    want = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-                got = runner.run({"input_ids": ids, "attention_mask": mask})["logits"]
+                    want = model(**inputs, use_cache=False).logits
+                got = runner.run(inputs)["logits"]
                 torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
 
 
@@ -140,7 +145,12 @@ def test_artifact_runs_where_transformers_cannot_be_imported(gpt2: tuple[Any, Pa
     _, out = gpt2
     model = tiny_model("gpt2", "causal-lm")
     ids = torch.randint(0, 99, (3, 7), generator=torch.Generator().manual_seed(5))
-    inputs = {"input_ids": ids, "attention_mask": torch.ones(3, 7, dtype=torch.int64)}
+    positions = torch.arange(7).expand(3, 7)
+    inputs = {
+        "input_ids": ids,
+        "attention_mask": torch.ones(3, 7, dtype=torch.int64),
+        "position_ids": positions,
+    }
     with torch.no_grad():
         expected = {"logits": model(**inputs, use_cache=False).logits}
     data = tmp_path / "reference.pt"
