@@ -95,10 +95,10 @@ def _plain_generate(
     generate() fills unset fields from the checkpoint, so they are given explicitly."""
     import torch
 
-    config = model.generation_config
-    eos = config.eos_token_id
-    eos_ids = tuple(eos) if isinstance(eos, (list, tuple)) else () if eos is None else (eos,)
-    pad = config.pad_token_id if config.pad_token_id is not None else next(iter(eos_ids), None)
+    from irc.frontend.config_fields import generation_settings
+
+    settings = generation_settings(model)
+    eos_ids, pad = settings.eos, settings.pad
     with torch.no_grad():
         out = model.generate(
             input_ids=ids,
