@@ -390,7 +390,3 @@ def cumsum(g: Builder, node: Node, self: Value, dim: int, *, dtype: Arg = None) 
     """cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor (ints accumulate in int64)"""
     x = g.tensor(self, out_dtype(node))
     return g.op("CumSum", x, g.const(dim, DType.I64))
-
-
-# Op modules added after registry.py's import list was written register through this import.
-from irc.backends.onnx import ops_moe, ops_scatter, ops_stats  # noqa: E402, F401

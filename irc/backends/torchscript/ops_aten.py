@@ -258,7 +258,3 @@ emitter(
     "aten.fill.Scalar",
     "aten.fill.Tensor",
 )(call)
-
-
-# Op modules added after registry.py's import list was written register through this import.
-from irc.backends.torchscript import ops_moe  # noqa: E402, F401
