@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# The module, not its names: registry.py imports every ops module, and whichever of them is
+# imported first, ops_shape may still be half-initialized when this module is.
+from irc.backends.onnx import ops_shape
 from irc.backends.onnx.builder import Builder, out_dtype, rank_of
-from irc.backends.onnx.ops_shape import broadcast_stack, int_indices
 from irc.backends.onnx.registry import lowering
 from irc.errors import LoweringError
 from irc.ir.core import Node, Value
@@ -46,7 +48,7 @@ def index_put(
     `values` broadcasts to that result.
     """
     rank = rank_of(self)
-    entries = int_indices(g, indices)
+    entries = ops_shape.int_indices(g, indices)
     axes = [axis for axis, _, _ in entries]
     rest = [a for a in range(rank) if a not in axes]
     perm = axes + rest
@@ -54,7 +56,7 @@ def index_put(
     if perm != list(range(rank)):
         x = g.op("Transpose", x, perm=perm)
     names = [_wrapped(g, self, axis, name) for axis, name, _ in entries]
-    stacked = broadcast_stack(g, names)
+    stacked = ops_shape.broadcast_stack(g, names)
     updates = _updates(g, node, self, values, stacked, axes, max(r for _, _, r in entries))
     reduction = _reduction(g, "add" if accumulate else None)
     y = g.op("ScatterND", x, stacked, updates, reduction=reduction)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from irc.backends.onnx import ops_math  # the module, not its names: see ops_scatter.py
 from irc.backends.onnx.builder import Builder, out_dtype, rank_of
-from irc.backends.onnx.ops_math import axes_of
 from irc.backends.onnx.registry import lowering
 from irc.errors import LoweringError
 from irc.ir.core import Node, Value
@@ -27,7 +27,7 @@ def _moments(
     """(variance, mean) over `dim` (every axis when None or empty), dividing by N - correction."""
     dtype = out_dtype(node)
     x = g.tensor(self, dtype)
-    axes = axes_of(dim, rank_of(self)) if dim not in (None, []) else list(range(rank_of(self)))
+    axes = ops_math.axes_of(dim, rank_of(self)) if dim not in (None, []) else list(range(rank_of(self)))
     mean_kept = g.reduce("ReduceMean", x, axes, True)
     centered = g.op("Sub", x, mean_kept)
     total = g.reduce("ReduceSum", g.op("Mul", centered, centered), axes, keepdim)

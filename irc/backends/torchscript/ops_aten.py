@@ -11,16 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from irc.backends.torchscript.codegen import Codegen
-from irc.backends.torchscript.registry import emitter
+from irc.backends.torchscript.registry import call, emitter
 from irc.errors import LoweringError
 from irc.ir.core import Node
 
 Arg = Any
-
-
-def call(g: Codegen, node: Node, *_: Arg, **__: Arg) -> str:
-    """`torch.ops.aten.<packet>(...)` with the node's arguments as they are."""
-    return g.call(node)
 
 
 # -- arithmetic, comparisons, logic -------------------------------------------------------------

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from irc.backends.torchscript.codegen import Codegen
-from irc.backends.torchscript.ops_aten import call
-from irc.backends.torchscript.registry import emitter
+from irc.backends.torchscript.registry import call, emitter
 from irc.ir.core import Node, Value
 
 Arg = Any

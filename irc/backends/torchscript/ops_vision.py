@@ -6,8 +6,7 @@ several tensors (`max_pool2d_with_indices`, the batch-norm family) unpack into o
 
 from __future__ import annotations
 
-from irc.backends.torchscript.ops_aten import call
-from irc.backends.torchscript.registry import emitter
+from irc.backends.torchscript.registry import call, emitter
 
 emitter(
     "aten.convolution",

@@ -14,8 +14,13 @@ op's schema line:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from irc.backends.emitters import EmitterTable
+
+if TYPE_CHECKING:
+    from irc.backends.torchscript.codegen import Codegen
+    from irc.ir.core import Node
 
 Emitter = Callable[..., str]
 """`emitter(codegen, node, *node.args, **node.kwargs) -> expression`."""
@@ -30,6 +35,12 @@ emitter = TABLE.register
 def emitters() -> dict[str, Emitter]:
     """The whole table (complete once this module is imported)."""
     return EMITTERS
+
+
+def call(g: Codegen, node: Node, *_: Any, **__: Any) -> str:
+    """`torch.ops.aten.<packet>(...)` with the node's arguments as they are; here, not in an op
+    module, so that any op module can be imported first."""
+    return g.call(node)
 
 
 # The op modules register into EMITTERS as they are imported; importing them here, once the
