@@ -31,22 +31,17 @@ def split_spec(text: str) -> tuple[str, str]:
 
 def parse_option_text(backend: str, text: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Option name -> value of `text` (`opset=18,external_data=true`), read as the field types."""
-    from irc.passes.pipeline import _convert_to, _Parser
+    from irc.passes.pipeline import convert_value, parse_options
 
-    if not text.strip():
-        return {}
-    parser = _Parser(text + "}")
     try:
-        raw = parser._options(_Named(backend))
+        raw = parse_options(text, f"the {backend} backend")
     except PassError as exc:
         raise BackendError(f"cannot read the options of the {backend} backend: {exc}") from None
-    if parser.pos != len(parser.text):
-        raise BackendError(f"cannot read the options of the {backend} backend from {text!r}.")
     _check_names(backend, raw, fields)
     values = {}
     for key, value in raw.items():
         try:
-            values[key] = _convert_to(fields[key], value)
+            values[key] = convert_value(fields[key], value)
         except ValueError:
             raise BackendError(
                 f"option {key} of the {backend} backend takes {type_name(fields[key])}, not {value!r}. "
@@ -84,13 +79,6 @@ def options_text(backend: str, fields: dict[str, Any]) -> str:
 def as_dict(options: Any) -> dict[str, Any]:
     """The options as JSON-ready values (tuples as lists), for the manifest."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(options).items()}
-
-
-class _Named:
-    """What the pipeline parser's option reader needs of its owner: a name for its messages."""
-
-    def __init__(self, name: str) -> None:
-        self.name = f"the {name} backend"
 
 
 def _check_names(backend: str, values: dict[str, Any], fields: dict[str, Any]) -> None:

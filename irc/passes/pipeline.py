@@ -37,6 +37,19 @@ def parse_pipeline(text: str) -> list[Pass]:
     return _Parser(text).pipeline()
 
 
+def parse_options(text: str, owner: str) -> dict[str, str]:
+    """Option name -> value text of `text`, the inside of a pass's braces (`batch=1,sequence=128`),
+    unconverted (`convert_value` reads a value as its type); `owner` names whose options they are
+    in messages (`pad-static`, `the onnx backend`). Bad syntax is a PassError."""
+    if not text.strip():
+        return {}
+    parser = _Parser(text + "}")
+    raw = parser.options(owner)
+    if parser.pos != len(parser.text):
+        raise PassError(f"unexpected text after the options of {owner} in {text!r}")
+    return raw
+
+
 def as_passes(passes: str | Sequence[Pass]) -> list[Pass]:
     """A pipeline given as text or as pass instances, as a list of instances."""
     if isinstance(passes, str):
@@ -101,7 +114,7 @@ class _Parser:
         cls = self._lookup(match.group(1), start)
         raw: dict[str, str] = {}
         if self._eat("{"):
-            raw = self._options(cls)
+            raw = self.options(cls.name)
         return _build(cls, raw)
 
     def _lookup(self, name: str, start: int) -> type[Pass]:
@@ -110,17 +123,17 @@ class _Parser:
         except PassError as exc:
             raise PassError(f"in pipeline {self.text!r} at column {start + 1}: {exc}") from None
 
-    def _options(self, cls: type[Pass]) -> dict[str, str]:
+    def options(self, owner: str) -> dict[str, str]:
         raw: dict[str, str] = {}
         if self._eat("}"):
             return raw
         while True:
             match = _FIELD.match(self.text, self.pos)
             if not match:
-                self._fail(f"expected 'option=value' in the options of {cls.name}")
+                self._fail(f"expected 'option=value' in the options of {owner}")
             key = match.group(1)
             if key in raw:
-                self._fail(f"option {key} of {cls.name} is given twice")
+                self._fail(f"option {key} of {owner} is given twice")
             self.pos = match.end()
             value = _VALUE.match(self.text, self.pos)
             assert value is not None  # the pattern matches the empty string
@@ -129,7 +142,7 @@ class _Parser:
             if self._eat("}"):
                 return raw
             if not self._eat(","):
-                self._fail(f"expected ',' or '}}' in the options of {cls.name}")
+                self._fail(f"expected ',' or '}}' in the options of {owner}")
 
     def _eat(self, char: str) -> bool:
         self._skip_space()
@@ -163,7 +176,7 @@ def _build(cls: type[Pass], raw: dict[str, str]) -> Pass:
 
 def _convert(cls: type[Pass], option: Option, text: str) -> Any:
     try:
-        return _convert_to(option.type, text)
+        return convert_value(option.type, text)
     except ValueError:
         raise PassError(
             f"option {option.name} of pass {cls.name} takes {_a(option.type_name)}, not {text!r}. "
@@ -171,10 +184,12 @@ def _convert(cls: type[Pass], option: Option, text: str) -> Any:
         ) from None
 
 
-def _convert_to(kind: Any, text: str) -> Any:
+def convert_value(kind: Any, text: str) -> Any:
+    """`text` read as an option of type `kind` (int, float, bool, str, or a tuple of one of them
+    written with `|`); a ValueError if it is not one."""
     if typing.get_origin(kind) is tuple:
         item = typing.get_args(kind)[0]
-        return tuple(_convert_to(item, part.strip()) for part in text.split("|")) if text else ()
+        return tuple(convert_value(item, part.strip()) for part in text.split("|")) if text else ()
     if kind is bool:
         if text.lower() not in ("true", "false"):
             raise ValueError(text)
