@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 from irc.backends.base import Backend
-from irc.errors import IrcError, PassError
+from irc.errors import IrcError
 from irc.exporter.plan import Tolerance
 
 FLAGS = {
@@ -82,17 +82,15 @@ def with_dtype(
 
 
 def check_pipeline(pipeline: str, backend: Backend, options: Any) -> None:
-    """Parse `pipeline` and check that it ensures what `backend` requires, before the slow load
-    and trace. A bucketed backend's own `pad-static` runs first on each bucket."""
-    from irc.passes import parse_pipeline
+    """Parse `pipeline` and have the pass manager check that it ensures what `backend` requires,
+    before the slow load and trace. A bucketed backend's own `pad-static` runs first on each bucket."""
+    from irc.passes import PassManager
 
     buckets = backend.bucket_sizes(options)
     text = backend.bucket_pipeline(buckets[0], pipeline) if buckets else pipeline
-    ensured = frozenset().union(*(p.ensures for p in parse_pipeline(text)))
-    missing = sorted(backend.requires - ensured)
-    if missing:
-        raise PassError(
-            f"the {backend.name} backend requires {', '.join(missing)}, which the pipeline {pipeline!r} does "
-            f"not ensure. Add the pass that ensures it (the backend's default pipeline is "
-            f"{backend.pipeline(options)!r}), or leave --passes out."
-        )
+    PassManager(text).check_requirements(
+        backend.requires,
+        f"the {backend.name} backend",
+        advice=f"Add the pass that ensures it (the backend's default pipeline is "
+        f"{backend.pipeline(options)!r}), or leave --passes out.",
+    )

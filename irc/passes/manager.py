@@ -4,7 +4,8 @@
     >>> [(r.name, r.changed) for r in result.records]
 
 Before anything runs, the manager checks that each pass's `requires` is met by the initial
-properties or by an earlier pass's `ensures`. After each pass it runs the verifier. In debug mode
+properties or by an earlier pass's `ensures`, and `check_requirements` checks what the consumer of
+the result (a backend's `requires`) needs of the whole pipeline, without a graph. After each pass it runs the verifier. In debug mode
 it also runs the interpreter before the pipeline and after each pass on the same inputs
 (translation validation), and checks that a pass reporting no change left the text unchanged.
 """
@@ -101,6 +102,19 @@ class PassManager:
                     f"ensures it earlier in the pipeline."
                 )
             have |= p.ensures
+
+    def check_requirements(self, requires: frozenset[str], consumer: str, advice: str = "") -> None:
+        """Raise PassError if `consumer` (`the torchscript backend`), which takes the pipeline's
+        result, requires a property that neither `initial` nor any pass ensures. It needs no graph,
+        so an export checks its backend's `requires` this way before loading the model."""
+        ensured = self.initial.union(*(p.ensures for p in self.passes))
+        missing = sorted(requires - ensured)
+        if missing:
+            names = ", ".join(p.name for p in self.passes) or "none"
+            raise PassError(
+                f"{consumer} requires {', '.join(missing)}, which the pipeline does not ensure "
+                f"(its passes: {names}). {advice}".rstrip()
+            )
 
     def run(self, graph: Graph) -> PipelineResult:
         """Run every pass on `graph` in place; PassError names the pass that failed."""

@@ -157,6 +157,20 @@ def test_requires_met_by_earlier_pass_initial_properties_or_the_graph(registered
         PassManager("needs-static,makes-static").check_order()
 
 
+def test_a_consumers_requirements_are_checked_without_a_graph(registered: Register) -> None:
+    registered(MakesStatic)
+    PassManager("dce,makes-static").check_requirements(frozenset({"static-shapes"}), "the x backend")
+    PassManager("dce", initial=frozenset({"static-shapes"})).check_requirements(
+        frozenset({"static-shapes"}), "the x backend"
+    )
+    with pytest.raises(PassError) as info:
+        PassManager("dce,cse").check_requirements(frozenset({"static-shapes"}), "the x backend", "Add one.")
+    assert str(info.value) == (
+        "the x backend requires static-shapes, which the pipeline does not ensure (its passes: dce, cse). "
+        "Add one."
+    )
+
+
 def test_graph_properties() -> None:
     assert graph_properties(parse_graph(STATIC)) == {"static-shapes", "untied"}
     assert graph_properties(parse_graph(DYNAMIC)) == {"untied"}
