@@ -83,6 +83,13 @@ class EmitterTable:
             ) from exc
 
 
+def refuse_dropout(p: float, what: str = "dropout in training mode") -> None:
+    """Both backends lower dropout as eval mode's identity only: a dropout with probability `p` > 0
+    is random, which no artifact should be and no validation could check."""
+    if p:
+        raise LoweringError(f"{what} is random; trace the model in eval mode (model.eval()).")
+
+
 def call(emitter: Emitter, state: Any, node: Node) -> Any:
     """`emitter(state, node, *node.args, **node.kwargs)`."""
     return emitter(state, node, *node.args, **node.kwargs)

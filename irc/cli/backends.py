@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from irc.cli.common import print_listing
+from irc.cli.common import add_listing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("backends", help="list the backends --backend can name")
-    parser.set_defaults(run=run)
+    add_listing(sub, "backends", "list the backends --backend can name", _registry, _lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def _registry() -> tuple[Any, Any, Any]:
     from irc.backends import backend_names, backend_origin, get_backend
 
-    return print_listing(backend_names(), get_backend, backend_origin, _lines)
+    return backend_names(), get_backend, backend_origin
 
 
 def _lines(backend: Any) -> list[str]:

@@ -52,6 +52,28 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def trace_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """What `add_model_arguments` read that tracing takes, as keywords of `irc.export` and
+    `trace_model`."""
+    return {
+        "batch_size": args.batch_size,
+        "sequence_length": args.sequence_length,
+        "trust_remote_code": args.trust_remote_code,
+    }
+
+
+Source = Callable[[], tuple[Iterable[str], Callable[[str], Any], Callable[[str], str]]]
+"""A registry's names, how to load one and where one comes from, imported when called."""
+
+
+def add_listing(
+    sub: argparse._SubParsersAction, name: str, help: str, source: Source, lines: Callable[[Any], list[str]]
+) -> None:
+    """A subcommand `name` that prints the entries of the registry `source` (see `print_listing`)."""
+    parser = sub.add_parser(name, help=help)
+    parser.set_defaults(run=lambda args: print_listing(*source(), lines))
+
+
 def print_listing(
     names: Iterable[str],
     load: Callable[[str], Any],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from irc.cli.common import add_model_arguments
+from irc.cli.common import add_model_arguments, trace_arguments
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -81,17 +81,15 @@ def run(args: argparse.Namespace) -> int:
             ort_fusions=args.ort_fusions,
             atol=args.atol,
             passes=args.passes,
-            batch_size=args.batch_size,
-            sequence_length=args.sequence_length,
             validate=not args.no_validate,
             debug_passes=args.debug_passes,
             force=args.force,
             keep_failed=args.keep_failed,
-            trust_remote_code=args.trust_remote_code,
             progress=Progress(),
             buckets=args.buckets,
             neuron_target=args.target,
             dtype=args.dtype,
+            **trace_arguments(args),
         )
     except IrcError as exc:  # a failed validation, or an artifact written but not compiled
         report = getattr(exc, "report", None)

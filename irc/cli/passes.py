@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from irc.cli.common import print_listing
+from irc.cli.common import add_listing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("passes", help="list the passes --passes can name, with their options")
-    parser.set_defaults(run=run)
+    add_listing(sub, "passes", "list the passes --passes can name, with their options", _registry, _lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def _registry() -> tuple[Any, Any, Any]:
     from irc.passes.registry import get_pass_class, pass_names, pass_origin
 
-    return print_listing(pass_names(), get_pass_class, pass_origin, _lines)
+    return pass_names(), get_pass_class, pass_origin
 
 
 def _lines(cls: Any) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from irc.cli.common import add_model_arguments
+from irc.cli.common import add_model_arguments, trace_arguments
 from irc.cli.opt import add_print_arguments
 
 
@@ -39,13 +39,7 @@ def run(args: argparse.Namespace) -> int:
         render("digraph {}\n")  # fail before tracing when graphviz is missing
     progress = Progress()
     traced = trace_model(
-        args.model,
-        args.task,
-        component=args.component,
-        batch_size=args.batch_size,
-        sequence_length=args.sequence_length,
-        trust_remote_code=args.trust_remote_code,
-        progress=progress,
+        args.model, args.task, component=args.component, progress=progress, **trace_arguments(args)
     )
     printer = None
     if args.print_after_all or args.print_changed:

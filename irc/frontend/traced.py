@@ -98,27 +98,11 @@ def trace_components(
     ]
 
 
-def trace_model(
-    model: Any,
-    task: str | None = None,
-    *,
-    component: str | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    sequence_length: int = DEFAULT_SEQUENCE,
-    trust_remote_code: bool = False,
-    progress: Progress | None = None,
-) -> Traced:
-    """The traced model for `task`; for multi-model tasks, `component` names which one."""
-    (traced,) = trace_components(
-        model,
-        task,
-        component=component,
-        batch_size=batch_size,
-        sequence_length=sequence_length,
-        trust_remote_code=trust_remote_code,
-        progress=progress,
-        single=True,
-    )
+def trace_model(model: Any, task: str | None = None, **options: Any) -> Traced:
+    """The traced model for `task`; for multi-model tasks, the `component` option names which
+    one. `options` are trace_components' keywords (component, batch_size, sequence_length,
+    trust_remote_code, progress)."""
+    (traced,) = trace_components(model, task, single=True, **options)
     return traced
 
 

@@ -151,7 +151,7 @@ def format_literal(value: Any) -> str:
     if isinstance(value, int):
         return str(int(value))
     if isinstance(value, float):
-        return _format_float(value)
+        return format_float(value)
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, (list, tuple)):
@@ -161,7 +161,8 @@ def format_literal(value: Any) -> str:
     return _format_torch_literal(value)
 
 
-def _format_float(value: float) -> str:
+def format_float(value: float) -> str:
+    """`repr` of the float, and `nan`, `inf`, `-inf` for the values Python's repr has no literal for."""
     if math.isnan(value):
         return "nan"
     if math.isinf(value):

@@ -16,7 +16,7 @@ Same graph, same bytes: what ONNX Runtime runs is the artifact, reached by anoth
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -36,24 +36,26 @@ def in_place(path: Path) -> bytes:
     set to `path`'s folder. Raises ValueError on a file that is not a protobuf.
     """
     path = Path(path)
-    size = path.stat().st_size
-    out = bytearray()
     with path.open("rb") as handle:
-        for field, wire, start, end, head in _fields(handle, 0, size):
-            if field == GRAPH and wire == LENGTH_DELIMITED:
-                graph = _graph(handle, start, end, path.name)
-                out += key(GRAPH) + varint(len(graph)) + graph
-            else:
-                out += _read(handle, head, end)
-    return bytes(out)
+        return _rewrite(
+            handle, 0, path.stat().st_size, GRAPH, lambda start, end: _graph(handle, start, end, path.name)
+        )
 
 
 def _graph(handle: IO[bytes], start: int, end: int, location: str) -> bytes:
+    return _rewrite(handle, start, end, INITIALIZER, lambda at, to: _tensor(handle, at, to, location))
+
+
+def _rewrite(
+    handle: IO[bytes], start: int, end: int, number: int, rewrite: Callable[[int, int], bytes]
+) -> bytes:
+    """The message in [start, end) with each length-delimited field `number` replaced by what
+    `rewrite(value start, value end)` makes of it; every other field copied as it is."""
     out = bytearray()
     for field, wire, value_start, value_end, head in _fields(handle, start, end):
-        if field == INITIALIZER and wire == LENGTH_DELIMITED:
-            tensor = _tensor(handle, value_start, value_end, location)
-            out += key(INITIALIZER) + varint(len(tensor)) + tensor
+        if field == number and wire == LENGTH_DELIMITED:
+            value = rewrite(value_start, value_end)
+            out += key(number) + varint(len(value)) + value
         else:
             out += _read(handle, head, value_end)
     return bytes(out)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from irc.backends.emitters import refuse_dropout
 from irc.backends.onnx.builder import Builder, dtype_of, floordiv, out_dtype, remainder
 from irc.backends.onnx.registry import lowering
-from irc.errors import LoweringError
 from irc.ir.core import Node, Value
 from irc.ir.dtypes import DType
 
@@ -40,20 +40,11 @@ def to(g: Builder, node: Node, self: Value, *_: Arg, **__: Arg) -> str:
     return g.tensor(self, out_dtype(node))
 
 
-@lowering("aten.dropout")
+@lowering("aten.dropout", "aten.feature_dropout")
 def dropout(g: Builder, node: Node, input: Value, p: float, train: bool) -> str:
-    """dropout(Tensor input, float p, bool train) -> Tensor"""
-    if train and p > 0:
-        raise LoweringError(
-            "dropout in training mode is random; trace the model in eval mode (model.eval())."
-        )
+    """dropout(Tensor input, float p, bool train) -> Tensor (feature_dropout's schema is the same)"""
+    refuse_dropout(p if train else 0.0)
     return g.tensor(input)
-
-
-@lowering("aten.feature_dropout")
-def feature_dropout(g: Builder, node: Node, input: Value, p: float, train: bool) -> str:
-    """feature_dropout(Tensor input, float p, bool train) -> Tensor"""
-    return dropout(g, node, input, p, train)
 
 
 @lowering("aten.copy")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from irc.backends.emitters import refuse_dropout
 from irc.backends.onnx.builder import Builder, dtype_of, out_dtype, rank_of
 from irc.backends.onnx.registry import lowering
 from irc.errors import LoweringError
@@ -344,8 +345,7 @@ def scaled_dot_product_attention(
     softmax(q @ k^T * scale + mask) @ v, where a bool mask's True means "attend", the causal mask
     is aligned top-left, and a row with every key masked gives zeros (torch's safe softmax).
     """
-    if dropout_p:
-        raise LoweringError("attention dropout is random; trace the model in eval mode (model.eval()).")
+    refuse_dropout(dropout_p, "attention dropout")
     dtype = out_dtype(node)
     rank = rank_of(query)
     if g.opset >= 23 and rank == 4 and dtype in (DType.F32, DType.F16):

@@ -141,24 +141,20 @@ def _scales_or_sizes(
     return output_size, None
 
 
-@lowering("aten.upsample_linear1d.vec", "aten.upsample_bilinear2d.vec", "aten.upsample_trilinear3d.vec")
+@lowering(
+    "aten.upsample_linear1d.vec",
+    "aten.upsample_bilinear2d.vec",
+    "aten.upsample_trilinear3d.vec",
+    "aten.upsample_bicubic2d.vec",
+)
 def upsample_linear_vec(
     g: Builder, node: Node, input: Value, output_size: Arg, align_corners: bool, scale_factors: Arg
 ) -> str:
     """upsample_bilinear2d.vec(Tensor input, SymInt[]? output_size, bool align_corners,
-    float[]? scale_factors) -> Tensor"""
+    float[]? scale_factors) -> Tensor (upsample_bicubic2d.vec's schema is the same)"""
     size, scales = _scales_or_sizes(node, input, output_size, scale_factors)
-    return resize(g, node, input, size, scales, "linear", align_corners)
-
-
-@lowering("aten.upsample_bicubic2d.vec")
-def upsample_bicubic_vec(
-    g: Builder, node: Node, input: Value, output_size: Arg, align_corners: bool, scale_factors: Arg
-) -> str:
-    """upsample_bicubic2d.vec(Tensor input, SymInt[]? output_size, bool align_corners,
-    float[]? scale_factors) -> Tensor"""
-    size, scales = _scales_or_sizes(node, input, output_size, scale_factors)
-    return resize(g, node, input, size, scales, "cubic", align_corners)
+    mode = "cubic" if "bicubic" in node.op else "linear"
+    return resize(g, node, input, size, scales, mode, align_corners)
 
 
 @lowering("aten.upsample_linear1d", "aten.upsample_bilinear2d", "aten.upsample_trilinear3d")

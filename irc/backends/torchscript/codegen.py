@@ -24,6 +24,7 @@ from irc.errors import LoweringError
 from irc.ir.core import Node, Value
 from irc.ir.dtypes import DType
 from irc.ir.ops import get_op
+from irc.ir.printer import format_float
 from irc.ir.types import ScalarType, TensorType
 
 RESERVED = frozenset(dir(builtins)) | {"self", "torch", "Tensor", "List", "Optional", "Dict", "Params"}
@@ -139,11 +140,8 @@ def _element_type(schema_type: str) -> str:
 
 
 def _float(value: float) -> str:
-    if math.isnan(value):
-        return 'float("nan")'
-    if math.isinf(value):
-        return 'float("inf")' if value > 0 else 'float("-inf")'
-    return repr(float(value))
+    text = format_float(value)
+    return text if math.isfinite(value) else f'float("{text}")'
 
 
 def literal(value: Any) -> str:

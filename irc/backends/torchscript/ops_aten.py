@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from irc.backends.emitters import refuse_dropout
 from irc.backends.torchscript.codegen import Codegen
 from irc.backends.torchscript.registry import call, emitter
-from irc.errors import LoweringError
 from irc.ir.core import Node
 
 Arg = Any
@@ -142,25 +142,16 @@ def scaled_dot_product_attention(g: Codegen, node: Node, *args: Arg, **kwargs: A
     """scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None,
     float dropout_p=0.0, bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor"""
     dropout_p = args[4] if len(args) > 4 else kwargs.get("dropout_p", 0.0)
-    if dropout_p:
-        raise LoweringError("attention dropout is random; trace the model in eval mode (model.eval()).")
+    refuse_dropout(dropout_p, "attention dropout")
     return g.call(node)
 
 
-@emitter("aten.dropout")
+@emitter("aten.dropout", "aten.feature_dropout")
 def dropout(g: Codegen, node: Node, input: Arg, p: float, train: bool) -> str:
-    """dropout(Tensor input, float p, bool train) -> Tensor; only the identity of eval mode."""
-    if train and p > 0:
-        raise LoweringError(
-            "dropout in training mode is random; trace the model in eval mode (model.eval())."
-        )
+    """dropout(Tensor input, float p, bool train) -> Tensor (feature_dropout's schema is the same);
+    only the identity of eval mode."""
+    refuse_dropout(p if train else 0.0)
     return g.name(input)
-
-
-@emitter("aten.feature_dropout")
-def feature_dropout(g: Codegen, node: Node, input: Arg, p: float, train: bool) -> str:
-    """feature_dropout(Tensor input, float p, bool train) -> Tensor; only the identity of eval mode."""
-    return dropout(g, node, input, p, train)
 
 
 # -- views, slices, joins, indexing -------------------------------------------------------------
