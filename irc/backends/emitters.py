@@ -26,6 +26,19 @@ from irc.errors import IrcError, LoweringError
 if TYPE_CHECKING:
     from irc.ir.core import Node
 
+CASTS = (
+    "aten.to.dtype",
+    "aten.to.device",
+    "aten.to.dtype_layout",
+    "aten.to.other",
+    "aten._to_copy",
+    "aten.type_as",
+)
+"""Ops that change only a tensor's dtype or device (the output's type says which): one emitter in
+each backend, which registers them together."""
+PADS = tuple(f"aten.{kind}_pad{n}d" for kind in ("reflection", "replication") for n in (1, 2, 3))
+"""The reflection and replication pads, one schema shape: one emitter in each backend."""
+
 Emitter = Callable[..., Any]
 """`emitter(state, node, *node.args, **node.kwargs) -> what the backend builds from`."""
 
@@ -55,6 +68,12 @@ class EmitterTable:
             return fn
 
         return decorate
+
+    def register_each(self, ops: Mapping[str, Any], make: Callable[[Any], Emitter]) -> None:
+        """Register `make(x)` for each `op -> x` of `ops`: a family of ops lowered alike, each
+        with its own ONNX op type or operator (`{"aten.sin": "Sin", ...}`)."""
+        for op, x in ops.items():
+            self.register(op)(make(x))
 
     def find(self, node: Node, table: Mapping[str, Emitter] | None = None) -> Emitter:
         """The emitter of `node.op` in `table` (this table's by default)."""

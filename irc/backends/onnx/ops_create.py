@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from irc.backends.emitters import refuse_dropout
+from irc.backends.emitters import CASTS, refuse_dropout
 from irc.backends.onnx.builder import Builder, dtype_of, floordiv, out_dtype, remainder
-from irc.backends.onnx.registry import lowering
+from irc.backends.onnx.registry import TABLE, lowering
 from irc.ir.core import Node, Value
 from irc.ir.dtypes import DType
 
@@ -25,14 +25,7 @@ def identity(g: Builder, node: Node, self: Value, *_: Arg, **__: Arg) -> str:
     return g.tensor(self)
 
 
-@lowering(
-    "aten.to.dtype",
-    "aten.to.device",
-    "aten.to.dtype_layout",
-    "aten.to.other",
-    "aten._to_copy",
-    "aten.type_as",
-)
+@lowering(*CASTS)
 def to(g: Builder, node: Node, self: Value, *_: Arg, **__: Arg) -> str:
     """to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device?
     device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False,
@@ -93,8 +86,7 @@ _SYM_BINARY = {
     "sym.min": "Min",
     "sym.max": "Max",
 }
-for _op, _onnx in _SYM_BINARY.items():
-    lowering(_op)(_scalar_binary(_onnx))
+TABLE.register_each(_SYM_BINARY, _scalar_binary)
 
 
 def _operand_dtype(a: Arg, b: Arg) -> DType:
@@ -150,8 +142,7 @@ def _scalar_compare(op_type: str) -> Any:
     return emit
 
 
-for _op, _onnx in _SYM_COMPARE.items():
-    lowering(_op)(_scalar_compare(_onnx))
+TABLE.register_each(_SYM_COMPARE, _scalar_compare)
 
 
 @lowering("sym.not")

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from irc.backends.onnx.builder import Builder, dtype_of, floordiv, out_dtype, promote, rank_of, remainder
-from irc.backends.onnx.registry import lowering
+from irc.backends.onnx.registry import TABLE, lowering
 from irc.errors import LoweringError
 from irc.ir.core import Node, Value
 from irc.ir.dtypes import DType
@@ -236,8 +236,7 @@ def _unary(op_type: str) -> Any:
     return emit
 
 
-for _op, _onnx in _UNARY.items():
-    lowering(_op)(_unary(_onnx))
+TABLE.register_each(_UNARY, _unary)
 
 
 @lowering("aten.rsqrt")
@@ -326,8 +325,7 @@ _REDUCE = {
     "aten.prod": "ReduceProd",
 }
 
-for _op, _onnx in _REDUCE.items():
-    lowering(_op)(_reduce(_onnx))
+TABLE.register_each(_REDUCE, _reduce)
 
 
 @lowering("aten.linalg_vector_norm")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from irc.backends.emitters import PADS
 from irc.backends.onnx.builder import INT64_MAX, Builder, out_dtype, rank_of
 from irc.backends.onnx.registry import lowering
 from irc.errors import LoweringError
@@ -74,14 +75,7 @@ def constant_pad_nd(g: Builder, node: Node, self: Value, pad_: Arg, value: Arg =
     return pad(g, node, self, pad_, "constant", value)
 
 
-@lowering(
-    "aten.reflection_pad1d",
-    "aten.reflection_pad2d",
-    "aten.reflection_pad3d",
-    "aten.replication_pad1d",
-    "aten.replication_pad2d",
-    "aten.replication_pad3d",
-)
+@lowering(*PADS)
 def reflection_pad(g: Builder, node: Node, self: Value, padding: Arg) -> str:
     """reflection_pad2d(Tensor self, SymInt[4] padding) -> Tensor"""
     return pad(g, node, self, padding, "reflect" if "reflection" in node.op else "replicate")

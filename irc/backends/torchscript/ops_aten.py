@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irc.backends.emitters import refuse_dropout
+from irc.backends.emitters import CASTS, refuse_dropout
 from irc.backends.torchscript.codegen import Codegen
 from irc.backends.torchscript.registry import call, emitter
 from irc.ir.core import Node
@@ -215,12 +215,7 @@ emitter(
     "aten.alias",
     "aten.detach",
     "aten.lift_fresh_copy",
-    "aten.to.dtype",
-    "aten.to.device",
-    "aten.to.dtype_layout",
-    "aten.to.other",
-    "aten._to_copy",
-    "aten.type_as",
+    *CASTS,
     "aten.copy",
 )(call)
 

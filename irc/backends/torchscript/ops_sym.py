@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from irc.backends.torchscript.codegen import Codegen, out_dtype
-from irc.backends.torchscript.registry import emitter
+from irc.backends.torchscript.registry import TABLE, emitter
 from irc.ir.core import Node, Value
 from irc.ir.dtypes import DType
 
@@ -66,8 +66,7 @@ def _binary(symbol: str) -> Any:
     return emit
 
 
-for _op, _symbol in _BINARY.items():
-    emitter(_op)(_binary(_symbol))
+TABLE.register_each(_BINARY, _binary)
 
 
 @emitter("sym.pow")

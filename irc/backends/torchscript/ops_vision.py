@@ -6,6 +6,7 @@ several tensors (`max_pool2d_with_indices`, the batch-norm family) unpack into o
 
 from __future__ import annotations
 
+from irc.backends.emitters import PADS
 from irc.backends.torchscript.registry import call, emitter
 
 emitter(
@@ -67,12 +68,7 @@ emitter(
 emitter(
     "aten.pad",
     "aten.constant_pad_nd",
-    "aten.reflection_pad1d",
-    "aten.reflection_pad2d",
-    "aten.reflection_pad3d",
-    "aten.replication_pad1d",
-    "aten.replication_pad2d",
-    "aten.replication_pad3d",
+    *PADS,
 )(call)
 
 emitter(
