@@ -65,5 +65,9 @@ def test_api_reference_is_up_to_date() -> None:
         "register_backend",
         "Backend",
         "Runner",
+        "ExportPlan",
+        "PlannedGraph",
+        "ExportRequest",
+        "run_export",
     ]:
         assert f"`{name}" in text, f"{name} is missing from docs/api.md"

@@ -1,4 +1,5 @@
-"""Write docs/api.md, the API reference of irc.ir, irc.passes and irc.backends, from docstrings.
+"""Write docs/api.md, the API reference of irc.ir, irc.passes, irc.backends and irc.exporter, from
+docstrings.
 
     python tools/api_docs.py            # rewrite docs/api.md
     python tools/api_docs.py --check    # exit 1 if docs/api.md is out of date (tests/test_docs.py)
@@ -23,8 +24,11 @@ OUTPUT = ROOT / "docs" / "api.md"
 SECTIONS: list[tuple[str, list[str]]] = [
     ("irc.ir", ["irc.ir", "irc.ir.core"]),
     ("irc.passes", ["irc.passes", "irc.passes.rewriter", "irc.passes.match", "irc.passes.printing"]),
-    ("irc.backends", ["irc.backends", "irc.backends.base", "irc.plugins"]),
+    ("irc.backends", ["irc.backends", "irc.backends.base", "irc.backends.emitters", "irc.plugins"]),
+    ("irc.exporter", ["irc.exporter.flow", "irc.exporter.plan"]),
 ]
+"""Section title (a package) -> the modules it documents; a package not among them is introduced
+by its docstring's first paragraph."""
 
 
 def generate() -> str:
@@ -38,6 +42,8 @@ def generate() -> str:
     seen: set[int] = set()
     for title, modules in SECTIONS:
         out += ["", f"## {title}"]
+        if title not in modules:
+            out += ["", _paragraph(importlib.import_module(title))]
         for name in modules:
             out += _module(importlib.import_module(name), seen)
     return "\n".join(out) + "\n"

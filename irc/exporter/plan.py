@@ -66,6 +66,9 @@ class Check:
 
 @dataclass
 class ExportPlan:
+    """What an export does once traced: the `graphs` the backend lowers (one per traced part, or
+    per bucket), the `checks` the validator runs, with the backend, its options and the tolerance."""
+
     backend: Backend
     options: Any
     graphs: list[PlannedGraph]
@@ -75,6 +78,7 @@ class ExportPlan:
 
     @property
     def parts(self) -> list[Traced]:
+        """The traced models the checks validate against, one per check."""
         return [c.part for c in self.checks]
 
     @property
