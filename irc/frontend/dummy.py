@@ -50,7 +50,11 @@ def _fill(
 ) -> torch.Tensor:
     if spec.kind == "ids":
         # Special ids (pad, bos, eos) change what some models compute; keep to ordinary tokens.
-        text_config = read_field(config, "text_config") or config
+        # A vision-encoder-decoder's ids are its decoder's.
+        decoder = getattr(config, "decoder", None)
+        text_config = read_field(config, "text_config") or (
+            decoder if hasattr(decoder, "vocab_size") else config
+        )
         high = int(read_field(text_config, "vocab_size"))
         ids = torch.randint(min(5, high - 1), high, shape, generator=gen)
         eos = read_field(config, "eos_token_id")

@@ -80,6 +80,11 @@ class ModelSpec:
     """Image side to export with when the config names none."""
     embedded_inputs: bool = False
     """The bare model (`default`) takes `inputs` already embedded, (batch, sequence, d_model)."""
+    frames_per_position: int | None = None
+    """Audio frames per encoder position when the encoder takes exactly `max_source_positions`
+    of them (a fixed `frames` axis); None: any number of frames."""
+    frames_first: bool = False
+    """`input_features` are (batch, frames, mel bins), not (batch, mel bins, frames)."""
 
 
 def _task(name: str, auto: str, mapping: str, *outputs: str) -> TaskSpec:
@@ -150,8 +155,33 @@ TASKS: dict[str, TaskSpec] = {
             ("logits",),
             with_past=True,
         ),
+        # Encoder-decoders whose encoder is not text (frontend/seq2seq.py): audio features or pixels in.
+        _task("speech-seq2seq", "AutoModelForSpeechSeq2Seq", "FOR_SPEECH_SEQ_2_SEQ_", "logits"),
+        TaskSpec(
+            "speech-seq2seq-with-past",
+            "AutoModelForSpeechSeq2Seq",
+            "MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES",
+            ("logits",),
+            with_past=True,
+        ),
+        _task("image-to-text", "AutoModelForImageTextToText", "FOR_IMAGE_TEXT_TO_TEXT_", "logits"),
+        TaskSpec(
+            "image-to-text-with-past",
+            "AutoModelForImageTextToText",
+            "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES",
+            ("logits",),
+            with_past=True,
+        ),
     )
 }
+
+ENCODER_DECODER_TASKS = frozenset({"speech-seq2seq", "image-to-text"})
+"""Tasks that apply to encoder-decoders only (the image-text-to-text mapping also lists
+decoder-only vision-language models)."""
+ENCODER_DECODER_PAST = frozenset(
+    {"seq2seq-lm-with-past", "speech-seq2seq-with-past", "image-to-text-with-past"}
+)
+"""The with-past tasks exported as an encoder and decoders with the cache (frontend/seq2seq.py)."""
 
 VISION_TASKS = frozenset({"image-classification", "object-detection", "semantic-segmentation", "masked-im"})
 
@@ -165,6 +195,11 @@ OVERRIDES: dict[str, ModelSpec] = {
         # PerceiverModel has no preprocessor in its config: only its heads bring one (text
         # embeddings, image patches). The bare model's `inputs` are therefore embeddings.
         ModelSpec("perceiver", embedded_inputs=True),
+        # Whisper's encoder refuses features of any length but max_source_positions times its
+        # convolutions' strides (1 x 2): the feature extractor pads every clip to 30 s.
+        ModelSpec("whisper", frames_per_position=2),
+        # Speech2Text's feature extractor puts the frames before the bins (its encoder transposes).
+        ModelSpec("speech_to_text", frames_first=True),
     )
 }
 """Per-type overrides, each with the reason it exists. Nothing here admits a type."""
@@ -181,6 +216,8 @@ def _why_not(model_type: str, name: str, config: Any) -> str | None:
     head = head_class(model_type, spec.mapping)
     if head is None:
         return f"transformers has no {name} head for {model_type} ({spec.mapping} lists none)"
+    if name in ENCODER_DECODER_TASKS and not getattr(config, "is_encoder_decoder", False):
+        return f"{model_type} is not an encoder-decoder, and {name} exports an encoder-decoder"
     if spec.with_past:
         why = _why_no_past(model_type, name, head, config)
         if why:
@@ -194,12 +231,12 @@ def _why_not(model_type: str, name: str, config: Any) -> str | None:
 
 def _why_no_past(model_type: str, name: str, head: Any, config: Any) -> str | None:
     encoder_decoder = bool(getattr(config, "is_encoder_decoder", False))
-    if name == "seq2seq-lm-with-past" and not encoder_decoder:
+    if name in ENCODER_DECODER_PAST and not encoder_decoder:
         return (
             f"{model_type} is not an encoder-decoder (its config's is_encoder_decoder is false), and "
-            "seq2seq-lm-with-past exports an encoder and a decoder with its cache"
+            f"{name} exports an encoder and a decoder with its cache"
         )
-    if name != "seq2seq-lm-with-past" and encoder_decoder:
+    if name not in ENCODER_DECODER_PAST and encoder_decoder:
         return (
             f"{model_type} is an encoder-decoder: its cache belongs to its decoder, which irc exports "
             "with seq2seq-lm-with-past"
@@ -292,6 +329,7 @@ _MADE = (
     "bbox",
     "decoder_input_ids",
     "pixel_values",
+    "input_features",
 )
 """The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py)."""
 _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*head_mask$|.*position_ids$)")
@@ -341,7 +379,33 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
         specs.extend(_text_inputs(accepted, task, config))
     if pixels:
         specs.extend(_vision_inputs(get_model(model_type), accepted, config))
+    if not text and not pixels and "input_features" in accepted:
+        specs.append(_speech_features(get_model(model_type), config))
+    # A decoder behind an audio or image encoder: the text it has generated so far.
+    if specs and not text and "decoder_input_ids" in accepted and task in _DECODER_IDS_TASKS:
+        specs.append(InputSpec("decoder_input_ids", ("batch", "decoder_sequence"), "ids"))
     return specs
+
+
+_DECODER_IDS_TASKS = ("default", "speech-seq2seq", "image-to-text")
+
+
+def _speech_features(model: ModelSpec, config: Any) -> InputSpec:
+    """Log-mel `input_features` (batch, mel bins, frames), or (batch, frames, mel bins) where the
+    model says so; the frames are a fixed axis where the encoder takes one length only (Whisper)."""
+    bins = getattr(config, "num_mel_bins", None) or int(getattr(config, "input_feat_per_channel", 0)) * int(
+        getattr(config, "input_channels", 1) or 1
+    )
+    if not bins:
+        raise TaskError(
+            f"the {config.model_type} config names no num_mel_bins (or input_feat_per_channel), the "
+            "mel bins of its input_features"
+        )
+    frames: str | int = "frames"
+    if model.frames_per_position:
+        frames = int(config.max_source_positions) * model.frames_per_position
+    axes = (frames, int(bins)) if model.frames_first else (int(bins), frames)
+    return InputSpec("input_features", ("batch", *axes), "float", "float32")
 
 
 def _describes_images(config: Any) -> bool:
@@ -380,7 +444,8 @@ def _text_inputs(accepted: set[str], task: str, config: Any) -> list[InputSpec]:
 
 
 def _vision_inputs(model: ModelSpec, accepted: set[str], config: Any) -> list[InputSpec]:
-    vision = getattr(config, "vision_config", None) or config
+    # A vision-encoder-decoder's image is its encoder's.
+    vision = getattr(config, "vision_config", None) or _encoder_config(config) or config
     channels = int(getattr(vision, "num_channels", 3) or 3)
     size = (
         model.image_size or getattr(vision, "image_size", None) or getattr(vision, "input_size", None) or 224
@@ -391,3 +456,9 @@ def _vision_inputs(model: ModelSpec, accepted: set[str], config: Any) -> list[In
         height = width = int(size)
     arg = None if "pixel_values" in accepted else "inputs"
     return [InputSpec("pixel_values", ("batch", channels, height, width), "float", "float32", arg=arg)]
+
+
+def _encoder_config(config: Any) -> Any:
+    """The `encoder` sub-config of a composite encoder-decoder (VisionEncoderDecoderConfig)."""
+    encoder = getattr(config, "encoder", None)
+    return encoder if hasattr(encoder, "model_type") else None

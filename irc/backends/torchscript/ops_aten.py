@@ -96,6 +96,7 @@ emitter(
         for name in (
             "abs", "neg", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tanh",
             "sigmoid", "erf", "relu", "silu", "floor", "ceil", "sign", "isnan",
+            "glu",
         )
     )
 )(call)  # fmt: skip
