@@ -100,6 +100,7 @@ emitter(
         )
     )
 )(call)  # fmt: skip
+emitter("aten.diff")(call)
 
 emitter(
     "aten.mean.dim",
