@@ -5,6 +5,7 @@ matching `generate`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,17 @@ from irc.frontend.seq2seq import COMPONENTS
 ATOL = 2e-3
 """As tests/test_seq2seq_with_past.py: the wide init below amplifies float32 rounding."""
 
+PROCESSOR = {
+    "do_normalize": True,
+    "do_rescale": True,
+    "do_resize": True,
+    "image_mean": [0.5, 0.5, 0.5],
+    "image_processor_type": "ViTImageProcessor",
+    "image_std": [0.5, 0.5, 0.5],
+    "resample": 2,
+    "rescale_factor": 0.00392156862745098,
+    "size": {"height": 32, "width": 32},
+}
 _IDS = dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2)
 _DECODER = dict(vocab_size=99, max_position_embeddings=64, **_IDS)
 
@@ -120,11 +132,11 @@ def test_torchscript_exports_trocr_with_past(tmp_path: Path) -> None:
 def test_checkpoint_lists_detects_and_carries_its_image_processor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from transformers import ViTImageProcessor
-
     ckpt = tmp_path / "ckpt"
     image_to_text_model("trocr").save_pretrained(ckpt)
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(ckpt)
+    # TrOCR's processor config as save_pretrained writes it (the image processor itself needs
+    # PIL and torchvision, which the test environment lacks).
+    (ckpt / "preprocessor_config.json").write_text(json.dumps(PROCESSOR, indent=2))
     assert main(["tasks", "--model", str(ckpt)]) == 0
     out = capsys.readouterr().out
     assert "task irc exports without --task: image-to-text" in out
@@ -136,6 +148,7 @@ def test_checkpoint_lists_detects_and_carries_its_image_processor(
     assert [i.name for i in session.get_inputs()] == ["pixel_values", "decoder_input_ids"]
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"model.onnx", "preprocessor_config.json", "config.json", "generation_config.json"} <= names
+    assert json.loads((tmp_path / "out" / "preprocessor_config.json").read_text()) == PROCESSOR
 
 
 def test_decoder_only_vision_language_models_are_not_image_to_text() -> None:

@@ -8,7 +8,9 @@ a head that takes `pixel_values` of an image the config describes gets pixels; e
 take `decoder_input_ids` for `default` and `seq2seq-lm`; `multiple-choice` adds a `num_choices`
 axis). The with-past tasks apply where the head takes a cache: `causal-lm-with-past` and
 `default-with-past` for a model that is not an encoder-decoder, `seq2seq-lm-with-past` for one that
-is. `ModelSpec` holds the few real per-type overrides (`OVERRIDES`), each with its reason.
+is (`speech-seq2seq-with-past`, `image-to-text-with-past` where its encoder reads log-mel
+`input_features` or pixels). `ModelSpec` holds the few real per-type overrides (`OVERRIDES`),
+each with its reason.
 """
 
 from __future__ import annotations
@@ -329,7 +331,7 @@ _MADE = (
     "bbox",
     "decoder_input_ids",
     "pixel_values",
-    "input_features",
+    "input_features (of speech encoder-decoders)",
 )
 """The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py)."""
 _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*head_mask$|.*position_ids$)")
@@ -379,7 +381,10 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
         specs.extend(_text_inputs(accepted, task, config))
     if pixels:
         specs.extend(_vision_inputs(get_model(model_type), accepted, config))
-    if not text and not pixels and "input_features" in accepted:
+    # Log-mel features of a type with a speech-seq2seq head, whose layout irc knows (Whisper's,
+    # or Speech2Text's per ModelSpec); other types' features (CTC encoders) are not made.
+    speech = head_names(model_type, TASKS["speech-seq2seq"].mapping)
+    if not text and not pixels and "input_features" in accepted and speech:
         specs.append(_speech_features(get_model(model_type), config))
     # A decoder behind an audio or image encoder: the text it has generated so far.
     if specs and not text and "decoder_input_ids" in accepted and task in _DECODER_IDS_TASKS:
@@ -391,21 +396,10 @@ _DECODER_IDS_TASKS = ("default", "speech-seq2seq", "image-to-text")
 
 
 def _speech_features(model: ModelSpec, config: Any) -> InputSpec:
-    """Log-mel `input_features` (batch, mel bins, frames), or (batch, frames, mel bins) where the
-    model says so; the frames are a fixed axis where the encoder takes one length only (Whisper)."""
-    bins = getattr(config, "num_mel_bins", None) or int(getattr(config, "input_feat_per_channel", 0)) * int(
-        getattr(config, "input_channels", 1) or 1
-    )
-    if not bins:
-        raise TaskError(
-            f"the {config.model_type} config names no num_mel_bins (or input_feat_per_channel), the "
-            "mel bins of its input_features"
-        )
-    frames: str | int = "frames"
-    if model.frames_per_position:
-        frames = int(config.max_source_positions) * model.frames_per_position
-    axes = (frames, int(bins)) if model.frames_first else (int(bins), frames)
-    return InputSpec("input_features", ("batch", *axes), "float", "float32")
+    from irc.frontend.speech import feature_axes
+
+    axes = feature_axes(config, model.frames_per_position, model.frames_first)
+    return InputSpec("input_features", axes, "float", "float32")
 
 
 def _describes_images(config: Any) -> bool:
