@@ -115,6 +115,44 @@ def test_components_validate_and_generate(kind: str, width: int, tmp_path: Path)
     assert merged.get_inputs()[1].shape == ["batch", "encoder_sequence", width]
 
 
+def pix2struct_model() -> Any:
+    from transformers import Pix2StructConfig, Pix2StructForConditionalGeneration
+
+    torch.manual_seed(0)
+    text = dict(vocab_size=99, hidden_size=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4)
+    vision = dict(hidden_size=32, d_kv=8, d_ff=37, num_hidden_layers=2, num_attention_heads=4)
+    config = Pix2StructConfig(
+        # initializer_factor 1.0 (not 0.02-wide): several distinct greedy tokens.
+        text_config=dict(
+            text, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, initializer_factor=1.0
+        ),
+        vision_config=dict(vision, patch_embed_hidden_size=48, seq_len=64, initializer_factor=1.0),
+    )
+    return Pix2StructForConditionalGeneration(config).eval()
+
+
+@pytest.mark.slow
+def test_pix2struct_takes_flattened_patches_and_their_mask(tmp_path: Path) -> None:
+    result = irc.export(
+        pix2struct_model(), task="image-to-text-with-past", output=tmp_path / "out", atol=ATOL
+    )
+    report = result.report
+    assert report.passed, report.format()
+    assert report.generation and report.generation.compared >= 20 and report.generation.distinct >= 5
+    encoder = _session(result.artifacts["encoder_model"])
+    assert [(i.name, i.shape) for i in encoder.get_inputs()] == [
+        ("flattened_patches", ["batch", "sequence", 50]),
+        ("attention_mask", ["batch", "sequence"]),
+    ]
+    # Its encoder takes a mask over the patches, so its decoders take it as encoder_attention_mask.
+    decoder = _session(result.artifacts["decoder_model"])
+    assert [i.name for i in decoder.get_inputs()] == [
+        "input_ids",
+        "encoder_attention_mask",
+        "encoder_hidden_states",
+    ]
+
+
 @pytest.mark.slow
 def test_torchscript_exports_trocr_with_past(tmp_path: Path) -> None:
     result = irc.export(

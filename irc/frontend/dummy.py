@@ -87,6 +87,13 @@ def _fill(
         return torch.randn(shape, generator=gen).to(getattr(torch, spec.dtype))
     if spec.kind == "float":
         return torch.randn(shape, generator=gen)
+    if spec.kind == "patches":
+        # Rows and columns number the patches from 1 (0 is padding) below the embedders' size.
+        patches = torch.randn(shape, generator=gen)
+        vision = read_field(config, "vision_config") or config
+        high = int(getattr(vision, "seq_len", 0) or shape[-2] + 1)
+        patches[..., :2] = torch.randint(1, high, (*shape[:-1], 2), generator=gen).float()
+        return patches
     raise ValueError(f"input kind {spec.kind!r} has no generator")
 
 

@@ -202,8 +202,9 @@ def components(loaded: LoadedModel) -> list[Component]:
     found = probe(model, loaded.config, encoder_specs)
     layout = found.layout
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-    # Text encoders keep `sequence` (the mask and the output run over the input's tokens).
-    length = "sequence" if any(s.name == "input_ids" for s in encoder_specs) else "encoder_sequence"
+    # An encoder with a mask (text, Pix2Struct's patches) keeps its input's length; the others'
+    # follows from their input (`encoder_sequence`).
+    length = "sequence" if found.masked else "encoder_sequence"
     head = (InputSpec("input_ids", ("batch", "decoder_sequence"), "ids", arg="decoder_input_ids"),)
     if found.masked:
         head += (InputSpec("encoder_attention_mask", ("batch", length), "mask"),)

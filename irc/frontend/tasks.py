@@ -42,8 +42,8 @@ class InputSpec:
     axes: tuple[str | int, ...]
     kind: str
     """`ids` (token ids below the vocab size), `mask` (1 = attend, 0 = padding), `type_ids`,
-    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does)
-    or `float` (pixels)."""
+    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does),
+    `float` (pixels, features) or `patches` (Pix2Struct's: row and column numbers, then pixels)."""
     dtype: str = "int64"
     arg: str | None = None
     """The model's keyword for this input when it differs from `name` (Perceiver's `inputs`)."""
@@ -332,6 +332,7 @@ _MADE = (
     "decoder_input_ids",
     "pixel_values",
     "input_features (of speech encoder-decoders)",
+    "flattened_patches",
 )
 """The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py)."""
 _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*head_mask$|.*position_ids$)")
@@ -386,6 +387,8 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
     speech = head_names(model_type, TASKS["speech-seq2seq"].mapping)
     if not text and not pixels and "input_features" in accepted and speech:
         specs.append(_speech_features(get_model(model_type), config))
+    if not text and not pixels and "flattened_patches" in accepted:
+        specs.extend(_patch_inputs(config, accepted))
     # A decoder behind an audio or image encoder: the text it has generated so far.
     if specs and not text and "decoder_input_ids" in accepted and task in _DECODER_IDS_TASKS:
         specs.append(InputSpec("decoder_input_ids", ("batch", "decoder_sequence"), "ids"))
@@ -400,6 +403,16 @@ def _speech_features(model: ModelSpec, config: Any) -> InputSpec:
 
     axes = feature_axes(config, model.frames_per_position, model.frames_first)
     return InputSpec("input_features", axes, "float", "float32")
+
+
+def _patch_inputs(config: Any, accepted: set[str]) -> list[InputSpec]:
+    """Pix2Struct's image: `sequence` patches of (row, column, pixels...), and their mask."""
+    vision = getattr(config, "vision_config", None) or config
+    width = 2 + int(vision.patch_embed_hidden_size)
+    specs = [InputSpec("flattened_patches", ("batch", "sequence", width), "patches", "float32")]
+    if "attention_mask" in accepted:
+        specs.append(InputSpec("attention_mask", ("batch", "sequence"), "mask"))
+    return specs
 
 
 def _describes_images(config: Any) -> bool:
