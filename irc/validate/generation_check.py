@@ -46,7 +46,7 @@ def _expected_generation(parts: list[Traced], new_tokens: int = GENERATED_TOKENS
     start = generation_settings(model).start  # generation_config.json, then config.json
     extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask")}
     tokens, logits, eos = _plain_generate(
-        model, inputs.get("input_ids"), mask, new_tokens, {"decoder_start_token_id": start, **extra}
+        model, inputs.get("input_ids"), mask, new_tokens, {"decoder_start_token_id": start, **extra}, True
     )
     return _Expected(ids, mask, tokens[:, 1:], logits, eos, start, inputs)  # less the start token
 
@@ -93,12 +93,15 @@ def check_generation(
 
 
 def _plain_generate(
-    model: Any, ids: Any, mask: Any, new_tokens: int, extra: dict[str, Any]
+    model: Any, ids: Any, mask: Any, new_tokens: int, extra: dict[str, Any], mixin: bool = False
 ) -> tuple[Any, Any, tuple[int, ...]]:
     """`model.generate` as plain greedy search: its tokens, each step's raw logits and the
     end-of-sequence ids. The checkpoint's own settings (forced end tokens, banned words,
     minimum lengths) are not part of what the artifact computes, so they are turned off;
-    generate() fills unset fields from the checkpoint, so they are given explicitly."""
+    generate() fills unset fields from the checkpoint, so they are given explicitly. With
+    `mixin`, an encoder-decoder's class's own generate is bypassed for GenerationMixin's."""
+    from functools import partial
+
     import torch
     from transformers import GenerationMixin
 
@@ -106,12 +109,12 @@ def _plain_generate(
 
     settings = generation_settings(model)
     eos_ids, pad = settings.eos, settings.pad
-    # GenerationMixin's generate, not the class's own: Whisper's overrides it with its task and
-    # language tokens, timestamps and long-form logic; the plain greedy loop from
-    # decoder_start_token_id is what the exported decoders compute step by step.
+    # GenerationMixin's generate, not Whisper's: its override adds task and language tokens,
+    # timestamps and long-form logic; the plain greedy loop from decoder_start_token_id is what
+    # the exported decoders compute step by step.
+    generate = partial(GenerationMixin.generate, model) if mixin else model.generate
     with torch.no_grad():
-        out = GenerationMixin.generate(
-            model,
+        out = generate(
             do_sample=False,
             num_beams=1,
             max_new_tokens=new_tokens,
