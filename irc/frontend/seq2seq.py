@@ -21,8 +21,9 @@ The same four models serve encoders that do not read text (`speech-seq2seq-with-
 and the decoders' `encoder_hidden_states` and cross-attention cache run over `encoder_sequence`,
 the encoder's output length, which follows from its input (frames / 2 for Whisper, patches for a
 ViT) rather than being an input dim itself. Where the encoder takes no attention mask (Whisper,
-vision encoders) the decoders take no `encoder_attention_mask` either; a speech encoder that takes
-one (Speech2Text) is exported without it, attending to every frame, as Whisper always does.
+vision encoders) the decoders take no `encoder_attention_mask` either; irc makes no mask for a
+speech encoder that takes one (Speech2Text), so it attends to every frame, as Whisper always
+does. An encoder with a mask over its input (Pix2Struct's patches) keeps `sequence`.
 """
 
 from __future__ import annotations
@@ -157,6 +158,8 @@ class Probe:
 
 def probe(model: Any, config: Any, encoder_inputs: tuple[InputSpec, ...]) -> Probe:
     """Run the encoder and two decoder steps on small inputs and read the cache layout off them."""
+    from transformers.modeling_outputs import BaseModelOutput
+
     from irc.frontend.dummy import make_inputs
 
     inputs = make_inputs(encoder_inputs, config, {"batch": 1, "sequence": 3, "frames": 16})
@@ -164,7 +167,7 @@ def probe(model: Any, config: Any, encoder_inputs: tuple[InputSpec, ...]) -> Pro
         hidden = model.get_encoder()(**inputs, return_dict=True).last_hidden_state
         ids = torch.full((1, 2), 5, dtype=torch.long)
         extra = {k: v for k, v in inputs.items() if k == "attention_mask"}
-        encoded = _encoder_output(hidden)
+        encoded = BaseModelOutput(last_hidden_state=hidden)
         out = model(encoder_outputs=encoded, decoder_input_ids=ids, use_cache=True, return_dict=True, **extra)
     layout = []
     for (key, _), (cross_key, _) in _layers(out.get("past_key_values") or out.get("cache")):
@@ -177,21 +180,11 @@ def probe(model: Any, config: Any, encoder_inputs: tuple[InputSpec, ...]) -> Pro
     return Probe(layout, int(hidden.shape[-1]), "attention_mask" in extra)
 
 
-def _encoder_output(hidden: torch.Tensor) -> Any:
-    from transformers.modeling_outputs import BaseModelOutput
-
-    return BaseModelOutput(last_hidden_state=hidden)
-
-
 def encoder_inputs(loaded: LoadedModel) -> tuple[InputSpec, ...]:
-    """The encoder's inputs: those of the task without a cache, less the decoder's; a speech
-    encoder's attention mask is left out (see the module docstring)."""
+    """The encoder's inputs: those of the task without a cache, less the decoder's."""
     task = loaded.task.name.removesuffix("-with-past")
     specs = model_inputs(loaded.model_type, task, loaded.config, type(loaded.module))
-    speech = any(s.name == "input_features" for s in specs)
-    return tuple(
-        s for s in specs if not s.name.startswith("decoder_") and not (speech and s.name == "attention_mask")
-    )
+    return tuple(s for s in specs if not s.name.startswith("decoder_"))
 
 
 def components(loaded: LoadedModel) -> list[Component]:
