@@ -113,6 +113,7 @@ def test_components_validate_and_generate(model_type: str, tmp_path: Path) -> No
     assert decoder.get_inputs()[1].shape == ["batch", "encoder_sequence", 32]
 
 
+@pytest.mark.slow
 def test_features_of_another_length_run_through_speech_to_text(tmp_path: Path) -> None:
     """The encoder's output length follows the frames (4x subsampling), not the trace's 40."""
     model = speech_model("speech_to_text")
