@@ -108,7 +108,7 @@ def _trace_and_plan(
         trust_remote_code=request.trust_remote_code,
         progress=progress,
         single=bucketed,
-        check_loaded=lambda loaded: _check_positions(loaded, request.sequence_length),
+        check_loaded=lambda loaded: _check_loaded(loaded, request.sequence_length, backend, bucketed),
     )
     return make_plan(parts, backend, options, pipeline, tolerance)
 
@@ -233,6 +233,14 @@ def _client_files(plan: ExportPlan, staging: Path) -> dict[str, Any]:
     parts = plan.parts
     specs = {p.component: p.specs for p in parts}
     return write_client_files(staging, parts[0].loaded, specs, plan.backend.name)
+
+
+def _check_loaded(loaded: Any, sequence_length: int, backend: Any, bucketed: bool) -> None:
+    from irc.exporter.plan import check_bucketed_load
+
+    if bucketed:
+        check_bucketed_load(loaded, backend.name)
+    _check_positions(loaded, sequence_length)
 
 
 def _check_positions(loaded: Any, sequence_length: int) -> None:

@@ -147,6 +147,21 @@ def bucket_name(sizes: dict[str, int]) -> str:
     return "_".join(parts) if parts else f"batch-{sizes.get('batch', 'static')}"
 
 
+def check_bucketed_load(loaded: Any, backend: str) -> None:
+    """An encoder-decoder with its cache is refused by a bucketed backend before tracing: its
+    four models have a cache dim besides batch and sequence."""
+    from irc.frontend.tasks import ENCODER_DECODER_PAST
+
+    task = loaded.task.name
+    if task in ENCODER_DECODER_PAST:
+        raise IrcError(
+            f"the {backend} backend buckets the batch and sequence dims only, and {task} exports an "
+            "encoder and decoders with a key/value cache (past_sequence and encoder dims). Export "
+            f"{task.removesuffix('-with-past')} (one model, no cache), or use --backend onnx / "
+            "torchscript, whose dims stay symbolic."
+        )
+
+
 def check_bucketed_task(traced: Traced, backend: str, buckets: list[dict[str, int]]) -> None:
     """A bucketed export fixes the batch and sequence dims only, at most the model's positions."""
     extra = sorted(set(traced.sizes) - set(BUCKET_DIMS))

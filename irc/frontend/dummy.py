@@ -50,7 +50,11 @@ def _fill(
 ) -> torch.Tensor:
     if spec.kind == "ids":
         # Special ids (pad, bos, eos) change what some models compute; keep to ordinary tokens.
-        text_config = read_field(config, "text_config") or config
+        # A vision-encoder-decoder's ids are its decoder's.
+        decoder = getattr(config, "decoder", None)
+        text_config = read_field(config, "text_config") or (
+            decoder if hasattr(decoder, "vocab_size") else config
+        )
         high = int(read_field(text_config, "vocab_size"))
         ids = torch.randint(min(5, high - 1), high, shape, generator=gen)
         eos = read_field(config, "eos_token_id")
@@ -83,6 +87,13 @@ def _fill(
         return torch.randn(shape, generator=gen).to(getattr(torch, spec.dtype))
     if spec.kind == "float":
         return torch.randn(shape, generator=gen)
+    if spec.kind == "patches":
+        # Rows and columns number the patches from 1 (0 is padding) below the embedders' size.
+        patches = torch.randn(shape, generator=gen)
+        vision = read_field(config, "vision_config") or config
+        high = int(getattr(vision, "seq_len", 0) or shape[-2] + 1)
+        patches[..., :2] = torch.randint(1, high, (*shape[:-1], 2), generator=gen).float()
+        return patches
     raise ValueError(f"input kind {spec.kind!r} has no generator")
 
 

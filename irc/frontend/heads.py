@@ -10,7 +10,6 @@ from irc.errors import TaskError
 
 OTHER_TASKS: dict[str, str] = {
     "MODEL_FOR_CTC_MAPPING_NAMES": "speech (CTC)",
-    "MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES": "speech-to-text",
     "MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES": "audio-classification",
     "MODEL_FOR_AUDIO_FRAME_CLASSIFICATION_MAPPING_NAMES": "audio-frame-classification",
     "MODEL_FOR_AUDIO_XVECTOR_MAPPING_NAMES": "audio-xvector",

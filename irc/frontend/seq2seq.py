@@ -15,6 +15,15 @@ models, named and laid out as Optimum's ONNX Runtime loop expects:
 
 Dims: `sequence` is the encoder's length (in every component), `decoder_sequence` the new
 decoder tokens, `past_sequence` the decoder tokens already in the cache.
+
+The same four models serve encoders that do not read text (`speech-seq2seq-with-past`,
+`image-to-text-with-past`): the encoder's inputs are the head's (`input_features`, `pixel_values`),
+and the decoders' `encoder_hidden_states` and cross-attention cache run over `encoder_sequence`,
+the encoder's output length, which follows from its input (frames / 2 for Whisper, patches for a
+ViT) rather than being an input dim itself. Where the encoder takes no attention mask (Whisper,
+vision encoders) the decoders take no `encoder_attention_mask` either; irc makes no mask for a
+speech encoder that takes one (Speech2Text), so it attends to every frame, as Whisper always
+does. An encoder with a mask over its input (Pix2Struct's patches) keeps `sequence`.
 """
 
 from __future__ import annotations
@@ -64,9 +73,11 @@ class DecoderModule(TaskModule):
     `encoder_hidden_states`; `cross_out`: they are returned as `present.{i}.encoder.*`.
     """
 
-    def __init__(self, model: Any, layers: int, self_past: bool, cross_past: bool, cross_out: bool) -> None:
+    def __init__(self, model: Any, probe: Probe, self_past: bool, cross_past: bool, cross_out: bool) -> None:
         super().__init__(model, [], ("logits",))
-        self.layers = layers
+        self.layers = len(probe.layout)
+        self.masked = probe.masked
+        self.width = probe.width
         self.self_past = self_past
         self.cross_past = cross_past
         self.cross_out = cross_out
@@ -74,16 +85,18 @@ class DecoderModule(TaskModule):
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         from transformers.modeling_outputs import BaseModelOutput
 
-        input_ids, mask, *rest = args
+        input_ids, *rest = args
+        mask = rest.pop(0) if self.masked else None
         hidden = None if self.cross_past else rest.pop(0)
         cache = self._cache(rest) if (self.self_past or self.cross_past) else None
         if hidden is None:
             hidden = self._stand_in_hidden(rest)
         kwargs: dict[str, Any] = {
             "encoder_outputs": BaseModelOutput(last_hidden_state=hidden),
-            "attention_mask": mask,
             "decoder_input_ids": input_ids,
         }
+        if mask is not None:
+            kwargs["attention_mask"] = mask
         if cache is not None:
             kwargs[cache_keyword(self.model)] = cache
         out = self.model(**kwargs, use_cache=True, return_dict=True)
@@ -117,8 +130,7 @@ class DecoderModule(TaskModule):
         # With the cross-attention cache given, the encoder output is never read, but the models
         # take its shape (batch, sequence, hidden) for their masks; the cache's key has both.
         key = flat[2] if self.self_past else flat[0]
-        hidden = _hidden_size(self.model.config)
-        return key.new_zeros((key.shape[0], key.shape[2], hidden))
+        return key.new_zeros((key.shape[0], key.shape[2], self.width))
 
 
 def _layers(cache: Any) -> list[tuple[tuple[torch.Tensor, torch.Tensor], tuple[Any, Any]]]:
@@ -132,48 +144,64 @@ def _layers(cache: Any) -> list[tuple[tuple[torch.Tensor, torch.Tensor], tuple[A
     return [((s.keys, s.values), (c.keys, c.values)) for s, c in zip(own, cross, strict=True)]
 
 
-def _hidden_size(config: Any) -> int:
-    for key in ("d_model", "hidden_size"):
-        value = getattr(config, key, None)
-        if isinstance(value, int):
-            return value
-    raise TraceError(f"{config.model_type}'s config names no d_model/hidden_size.")
+@dataclass(frozen=True)
+class Probe:
+    """What one real forward pass says about an encoder-decoder's components."""
+
+    layout: list[tuple[tuple[int, int], tuple[int, int]]]
+    """Per decoder layer, (heads, head_dim) of the self-attention and the cross-attention cache."""
+    width: int
+    """The width of the encoder's output (a vision-encoder-decoder projects it for its decoder)."""
+    masked: bool
+    """The encoder takes an attention mask, which the decoders take as `encoder_attention_mask`."""
 
 
-def probe_layout(model: Any) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Per decoder layer, (heads, head_dim) of the self-attention and of the cross-attention
-    cache, read off one real forward pass."""
-    ids = torch.full((1, 3), 5, dtype=torch.long)
+def probe(model: Any, config: Any, encoder_inputs: tuple[InputSpec, ...]) -> Probe:
+    """Run the encoder and two decoder steps on small inputs and read the cache layout off them."""
+    from transformers.modeling_outputs import BaseModelOutput
+
+    from irc.frontend.dummy import make_inputs
+
+    inputs = make_inputs(encoder_inputs, config, {"batch": 1, "sequence": 3, "frames": 16})
     with torch.no_grad():
-        out = model(input_ids=ids, decoder_input_ids=ids[:, :2], use_cache=True, return_dict=True)
+        hidden = model.get_encoder()(**inputs, return_dict=True).last_hidden_state
+        ids = torch.full((1, 2), 5, dtype=torch.long)
+        extra = {k: v for k, v in inputs.items() if k == "attention_mask"}
+        encoded = BaseModelOutput(last_hidden_state=hidden)
+        out = model(encoder_outputs=encoded, decoder_input_ids=ids, use_cache=True, return_dict=True, **extra)
     layout = []
     for (key, _), (cross_key, _) in _layers(out.get("past_key_values") or out.get("cache")):
-        if key.dim() != 4 or key.shape[2] != 2 or cross_key.shape[2] != 3:
+        if key.dim() != 4 or key.shape[2] != 2 or cross_key.shape[2] != hidden.shape[1]:
             raise TraceError(
                 f"{type(model).__name__} keeps its cache as {tuple(key.shape)} per layer; irc expects "
                 "(batch, heads, sequence, head_dim)."
             )
         layout.append(((key.shape[1], key.shape[3]), (cross_key.shape[1], cross_key.shape[3])))
-    return layout
+    return Probe(layout, int(hidden.shape[-1]), "attention_mask" in extra)
+
+
+def encoder_inputs(loaded: LoadedModel) -> tuple[InputSpec, ...]:
+    """The encoder's inputs: those of the task without a cache, less the decoder's."""
+    task = loaded.task.name.removesuffix("-with-past")
+    specs = model_inputs(loaded.model_type, task, loaded.config, type(loaded.module))
+    return tuple(s for s in specs if not s.name.startswith("decoder_"))
 
 
 def components(loaded: LoadedModel) -> list[Component]:
-    """The four models of `seq2seq-lm-with-past`, in the order a generation loop first runs them."""
+    """The four models of an encoder-decoder with past, in the order a generation loop first
+    runs them."""
     model = loaded.module
-    encoder_inputs = tuple(
-        s
-        for s in model_inputs(loaded.model_type, "seq2seq-lm", loaded.config)
-        if not s.name.startswith("decoder_")
-    )
-    layout = probe_layout(model)
+    encoder_specs = encoder_inputs(loaded)
+    found = probe(model, loaded.config, encoder_specs)
+    layout = found.layout
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-    head = (
-        InputSpec("input_ids", ("batch", "decoder_sequence"), "ids", arg="decoder_input_ids"),
-        InputSpec("encoder_attention_mask", ("batch", "sequence"), "mask"),
-    )
-    hidden = InputSpec(
-        "encoder_hidden_states", ("batch", "sequence", _hidden_size(loaded.config)), "float", dtype
-    )
+    # An encoder with a mask (text, Pix2Struct's patches) keeps its input's length; the others'
+    # follows from their input (`encoder_sequence`).
+    length = "sequence" if found.masked else "encoder_sequence"
+    head = (InputSpec("input_ids", ("batch", "decoder_sequence"), "ids", arg="decoder_input_ids"),)
+    if found.masked:
+        head += (InputSpec("encoder_attention_mask", ("batch", length), "mask"),)
+    hidden = InputSpec("encoder_hidden_states", ("batch", length, found.width), "float", dtype)
 
     def past(self_past: bool, cross_past: bool) -> tuple[InputSpec, ...]:
         specs = []
@@ -184,21 +212,22 @@ def components(loaded: LoadedModel) -> list[Component]:
                     specs.append(InputSpec(f"past_key_values.{i}.decoder.{kind}", axes, "past", dtype))
             if cross_past:
                 for kind in ("key", "value"):
-                    axes = ("batch", cross_heads, "sequence", cross_size)
+                    axes = ("batch", cross_heads, length, cross_size)
                     specs.append(InputSpec(f"past_key_values.{i}.encoder.{kind}", axes, "past", dtype))
         return tuple(specs)
 
     def decoder(self_past: bool, cross_past: bool, cross_out: bool) -> Wrap:
         def wrap(loaded: LoadedModel, names: list[str]) -> TaskModule:
-            return DecoderModule(loaded.module, len(layout), self_past, cross_past, cross_out)
+            return DecoderModule(loaded.module, found, self_past, cross_past, cross_out)
 
         return wrap
 
     def encoder(loaded: LoadedModel, names: list[str]) -> TaskModule:
-        return EncoderModule(loaded.module, names, ("last_hidden_state",))
+        by_name = {s.name: s.model_arg for s in encoder_specs}
+        return EncoderModule(loaded.module, [by_name[n] for n in names], ("last_hidden_state",))
 
     return [
-        Component(ENCODER, encoder_inputs, encoder),
+        Component(ENCODER, encoder_specs, encoder),
         Component(DECODER, (*head, hidden), decoder(False, False, True)),
         Component(DECODER_WITH_PAST, (*head, *past(True, True)), decoder(True, True, False)),
         Component(MERGED, (*head, hidden, *past(True, False)), decoder(True, False, False)),

@@ -8,7 +8,9 @@ a head that takes `pixel_values` of an image the config describes gets pixels; e
 take `decoder_input_ids` for `default` and `seq2seq-lm`; `multiple-choice` adds a `num_choices`
 axis). The with-past tasks apply where the head takes a cache: `causal-lm-with-past` and
 `default-with-past` for a model that is not an encoder-decoder, `seq2seq-lm-with-past` for one that
-is. `ModelSpec` holds the few real per-type overrides (`OVERRIDES`), each with its reason.
+is (`speech-seq2seq-with-past`, `image-to-text-with-past` where its encoder reads log-mel
+`input_features` or pixels). `ModelSpec` holds the few real per-type overrides (`OVERRIDES`),
+each with its reason.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ class InputSpec:
     axes: tuple[str | int, ...]
     kind: str
     """`ids` (token ids below the vocab size), `mask` (1 = attend, 0 = padding), `type_ids`,
-    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does)
-    or `float` (pixels)."""
+    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does),
+    `float` (pixels, features) or `patches` (Pix2Struct's: row and column numbers, then pixels)."""
     dtype: str = "int64"
     arg: str | None = None
     """The model's keyword for this input when it differs from `name` (Perceiver's `inputs`)."""
@@ -80,6 +82,11 @@ class ModelSpec:
     """Image side to export with when the config names none."""
     embedded_inputs: bool = False
     """The bare model (`default`) takes `inputs` already embedded, (batch, sequence, d_model)."""
+    frames_per_position: int | None = None
+    """Audio frames per encoder position when the encoder takes exactly `max_source_positions`
+    of them (a fixed `frames` axis); None: any number of frames."""
+    frames_first: bool = False
+    """`input_features` are (batch, frames, mel bins), not (batch, mel bins, frames)."""
 
 
 def _task(name: str, auto: str, mapping: str, *outputs: str) -> TaskSpec:
@@ -150,8 +157,33 @@ TASKS: dict[str, TaskSpec] = {
             ("logits",),
             with_past=True,
         ),
+        # Encoder-decoders whose encoder is not text (frontend/seq2seq.py): audio features or pixels in.
+        _task("speech-seq2seq", "AutoModelForSpeechSeq2Seq", "FOR_SPEECH_SEQ_2_SEQ_", "logits"),
+        TaskSpec(
+            "speech-seq2seq-with-past",
+            "AutoModelForSpeechSeq2Seq",
+            "MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES",
+            ("logits",),
+            with_past=True,
+        ),
+        _task("image-to-text", "AutoModelForImageTextToText", "FOR_IMAGE_TEXT_TO_TEXT_", "logits"),
+        TaskSpec(
+            "image-to-text-with-past",
+            "AutoModelForImageTextToText",
+            "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES",
+            ("logits",),
+            with_past=True,
+        ),
     )
 }
+
+ENCODER_DECODER_TASKS = frozenset({"speech-seq2seq", "image-to-text"})
+"""Tasks that apply to encoder-decoders only (the image-text-to-text mapping also lists
+decoder-only vision-language models)."""
+ENCODER_DECODER_PAST = frozenset(
+    {"seq2seq-lm-with-past", "speech-seq2seq-with-past", "image-to-text-with-past"}
+)
+"""The with-past tasks exported as an encoder and decoders with the cache (frontend/seq2seq.py)."""
 
 VISION_TASKS = frozenset({"image-classification", "object-detection", "semantic-segmentation", "masked-im"})
 
@@ -165,6 +197,11 @@ OVERRIDES: dict[str, ModelSpec] = {
         # PerceiverModel has no preprocessor in its config: only its heads bring one (text
         # embeddings, image patches). The bare model's `inputs` are therefore embeddings.
         ModelSpec("perceiver", embedded_inputs=True),
+        # Whisper's encoder refuses features of any length but max_source_positions times its
+        # convolutions' strides (1 x 2): the feature extractor pads every clip to 30 s.
+        ModelSpec("whisper", frames_per_position=2),
+        # Speech2Text's feature extractor puts the frames before the bins (its encoder transposes).
+        ModelSpec("speech_to_text", frames_first=True),
     )
 }
 """Per-type overrides, each with the reason it exists. Nothing here admits a type."""
@@ -181,6 +218,8 @@ def _why_not(model_type: str, name: str, config: Any) -> str | None:
     head = head_class(model_type, spec.mapping)
     if head is None:
         return f"transformers has no {name} head for {model_type} ({spec.mapping} lists none)"
+    if name in ENCODER_DECODER_TASKS and not getattr(config, "is_encoder_decoder", False):
+        return f"{model_type} is not an encoder-decoder, and {name} exports an encoder-decoder"
     if spec.with_past:
         why = _why_no_past(model_type, name, head, config)
         if why:
@@ -194,12 +233,12 @@ def _why_not(model_type: str, name: str, config: Any) -> str | None:
 
 def _why_no_past(model_type: str, name: str, head: Any, config: Any) -> str | None:
     encoder_decoder = bool(getattr(config, "is_encoder_decoder", False))
-    if name == "seq2seq-lm-with-past" and not encoder_decoder:
+    if name in ENCODER_DECODER_PAST and not encoder_decoder:
         return (
             f"{model_type} is not an encoder-decoder (its config's is_encoder_decoder is false), and "
-            "seq2seq-lm-with-past exports an encoder and a decoder with its cache"
+            f"{name} exports an encoder and a decoder with its cache"
         )
-    if name != "seq2seq-lm-with-past" and encoder_decoder:
+    if name not in ENCODER_DECODER_PAST and encoder_decoder:
         return (
             f"{model_type} is an encoder-decoder: its cache belongs to its decoder, which irc exports "
             "with seq2seq-lm-with-past"
@@ -292,6 +331,8 @@ _MADE = (
     "bbox",
     "decoder_input_ids",
     "pixel_values",
+    "input_features (of speech encoder-decoders)",
+    "flattened_patches",
 )
 """The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py)."""
 _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*head_mask$|.*position_ids$)")
@@ -341,6 +382,36 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
         specs.extend(_text_inputs(accepted, task, config))
     if pixels:
         specs.extend(_vision_inputs(get_model(model_type), accepted, config))
+    # Log-mel features of a type with a speech-seq2seq head, whose layout irc knows (Whisper's,
+    # or Speech2Text's per ModelSpec); other types' features (CTC encoders) are not made.
+    speech = head_names(model_type, TASKS["speech-seq2seq"].mapping)
+    if not text and not pixels and "input_features" in accepted and speech:
+        specs.append(_speech_features(get_model(model_type), config))
+    if not text and not pixels and "flattened_patches" in accepted:
+        specs.extend(_patch_inputs(config, accepted))
+    # A decoder behind an audio or image encoder: the text it has generated so far.
+    if specs and not text and "decoder_input_ids" in accepted and task in _DECODER_IDS_TASKS:
+        specs.append(InputSpec("decoder_input_ids", ("batch", "decoder_sequence"), "ids"))
+    return specs
+
+
+_DECODER_IDS_TASKS = ("default", "speech-seq2seq", "image-to-text")
+
+
+def _speech_features(model: ModelSpec, config: Any) -> InputSpec:
+    from irc.frontend.speech import feature_axes
+
+    axes = feature_axes(config, model.frames_per_position, model.frames_first)
+    return InputSpec("input_features", axes, "float", "float32")
+
+
+def _patch_inputs(config: Any, accepted: set[str]) -> list[InputSpec]:
+    """Pix2Struct's image: `sequence` patches of (row, column, pixels...), and their mask."""
+    vision = getattr(config, "vision_config", None) or config
+    width = 2 + int(vision.patch_embed_hidden_size)
+    specs = [InputSpec("flattened_patches", ("batch", "sequence", width), "patches", "float32")]
+    if "attention_mask" in accepted:
+        specs.append(InputSpec("attention_mask", ("batch", "sequence"), "mask"))
     return specs
 
 
@@ -380,7 +451,8 @@ def _text_inputs(accepted: set[str], task: str, config: Any) -> list[InputSpec]:
 
 
 def _vision_inputs(model: ModelSpec, accepted: set[str], config: Any) -> list[InputSpec]:
-    vision = getattr(config, "vision_config", None) or config
+    # A vision-encoder-decoder's image is its encoder's.
+    vision = getattr(config, "vision_config", None) or _encoder_config(config) or config
     channels = int(getattr(vision, "num_channels", 3) or 3)
     size = (
         model.image_size or getattr(vision, "image_size", None) or getattr(vision, "input_size", None) or 224
@@ -391,3 +463,9 @@ def _vision_inputs(model: ModelSpec, accepted: set[str], config: Any) -> list[In
         height = width = int(size)
     arg = None if "pixel_values" in accepted else "inputs"
     return [InputSpec("pixel_values", ("batch", channels, height, width), "float", "float32", arg=arg)]
+
+
+def _encoder_config(config: Any) -> Any:
+    """The `encoder` sub-config of a composite encoder-decoder (VisionEncoderDecoderConfig)."""
+    encoder = getattr(config, "encoder", None)
+    return encoder if hasattr(encoder, "model_type") else None

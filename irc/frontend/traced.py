@@ -18,7 +18,13 @@ from irc.progress import Progress
 
 DEFAULT_BATCH = 2
 DEFAULT_SEQUENCE = 8
-OTHER_TRACE_SIZES = {"num_choices": 3, "decoder_sequence": 6, "past_sequence": 5}
+OTHER_TRACE_SIZES = {
+    "num_choices": 3,
+    "decoder_sequence": 6,
+    "past_sequence": 5,
+    "frames": 40,
+    "encoder_sequence": 9,
+}
 """Trace sizes of the dims the CLI has no flag for; distinct from the defaults above so that
 torch.export cannot mistake one dim for another."""
 

@@ -81,23 +81,26 @@ def greedy_decode_seq2seq(
     encoder: Step,
     decoder: Step,
     decoder_with_past: Step | None,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
+    encoder_inputs: dict[str, torch.Tensor],
     start_id: int,
     new_tokens: int,
     empty_past: dict[str, torch.Tensor] | None = None,
 ) -> Decoded:
-    """`new_tokens` greedy tokens of an encoder-decoder exported as components.
+    """`new_tokens` greedy tokens of an encoder-decoder exported as components, after the
+    encoder ran on `encoder_inputs` (`input_ids` and `attention_mask` of text; `input_features`
+    or `pixel_values`, without a mask, of audio and images).
 
     With `decoder_with_past`, the first step runs `decoder` (no cache in, the whole cache out)
     and later ones `decoder_with_past` (self- and cross-attention cache in); without it,
     `decoder` is a merged decoder that takes `encoder_hidden_states` and a self-attention past,
     starting from `empty_past`.
     """
-    batch = input_ids.shape[0]
-    hidden = encoder({"input_ids": input_ids, "attention_mask": attention_mask})["last_hidden_state"]
-    current = torch.full((batch, 1), start_id, dtype=input_ids.dtype)
-    common = {"encoder_attention_mask": attention_mask}
+    first = next(iter(encoder_inputs.values()))
+    batch = first.shape[0]
+    hidden = encoder(encoder_inputs)["last_hidden_state"]
+    current = torch.full((batch, 1), start_id, dtype=torch.int64)
+    mask = encoder_inputs.get("attention_mask")
+    common = {} if mask is None else {"encoder_attention_mask": mask}
     past = dict(empty_past or {})
     tokens, logits = [], []
     for step in range(new_tokens):
@@ -111,7 +114,7 @@ def greedy_decode_seq2seq(
         # The cross-attention cache comes out of the first step only and stays as it is.
         keep = past if decoder_with_past is None else _presents_as_past(out)
         past = {**past, **{name: out[name.replace("past_key_values.", "present.", 1)] for name in keep}}
-        current = token[:, None].to(input_ids.dtype)
+        current = token[:, None].to(torch.int64)
     return torch.stack(tokens, dim=1), torch.stack(logits, dim=1)
 
 

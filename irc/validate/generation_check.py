@@ -24,6 +24,8 @@ class _Expected:
     eos: tuple[int, ...]
     start: int | None = None
     """The decoder start token of an encoder-decoder."""
+    encoder_inputs: dict[str, Any] | None = None
+    """What an encoder-decoder's encoder reads: text ids and mask, audio features or pixels."""
 
 
 def _expected_generation(parts: list[Traced], new_tokens: int = GENERATED_TOKENS) -> _Expected:
@@ -38,11 +40,15 @@ def _expected_generation(parts: list[Traced], new_tokens: int = GENERATED_TOKENS
         ids, mask = left_padded_prompt(first.make_inputs(_PROMPT, seed=11)["input_ids"], pad_id=pad)
         tokens, logits, eos = _plain_generate(model, ids, mask, new_tokens, {})
         return _Expected(ids, mask, tokens[:, ids.shape[1] :], logits, eos)
-    inputs = first.make_inputs({"batch": 2, "sequence": 7}, seed=11)  # the encoder's
-    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    # The encoder's inputs: two different texts, audio clips or images (`frames` at the trace's).
+    inputs = first.make_inputs({**first.sizes, "batch": 2, "sequence": 7}, seed=11)
+    ids, mask = next(iter(inputs.values())), inputs.get("attention_mask")
     start = generation_settings(model).start  # generation_config.json, then config.json
-    tokens, logits, eos = _plain_generate(model, ids, mask, new_tokens, {"decoder_start_token_id": start})
-    return _Expected(ids, mask, tokens[:, 1:], logits, eos, start)  # less the start token
+    extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask")}
+    tokens, logits, eos = _plain_generate(
+        model, inputs.get("input_ids"), mask, new_tokens, {"decoder_start_token_id": start, **extra}, True
+    )
+    return _Expected(ids, mask, tokens[:, 1:], logits, eos, start, inputs)  # less the start token
 
 
 def check_generation(
@@ -78,7 +84,7 @@ def check_generation(
     outcome = None
     for via, first_step, later, past in runs:
         tokens, logits = greedy_decode_seq2seq(
-            runners[ENCODER], first_step, later, want.ids, want.mask, want.start, new_tokens, past
+            runners[ENCODER], first_step, later, want.encoder_inputs, want.start, new_tokens, past
         )
         outcome = result(tokens, logits, via)
         if not outcome:
@@ -87,22 +93,28 @@ def check_generation(
 
 
 def _plain_generate(
-    model: Any, ids: Any, mask: Any, new_tokens: int, extra: dict[str, Any]
+    model: Any, ids: Any, mask: Any, new_tokens: int, extra: dict[str, Any], mixin: bool = False
 ) -> tuple[Any, Any, tuple[int, ...]]:
     """`model.generate` as plain greedy search: its tokens, each step's raw logits and the
     end-of-sequence ids. The checkpoint's own settings (forced end tokens, banned words,
     minimum lengths) are not part of what the artifact computes, so they are turned off;
-    generate() fills unset fields from the checkpoint, so they are given explicitly."""
+    generate() fills unset fields from the checkpoint, so they are given explicitly. With
+    `mixin`, an encoder-decoder's class's own generate is bypassed for GenerationMixin's."""
+    from functools import partial
+
     import torch
+    from transformers import GenerationMixin
 
     from irc.frontend.config_fields import generation_settings
 
     settings = generation_settings(model)
     eos_ids, pad = settings.eos, settings.pad
+    # GenerationMixin's generate, not Whisper's: its override adds task and language tokens,
+    # timestamps and long-form logic; the plain greedy loop from decoder_start_token_id is what
+    # the exported decoders compute step by step.
+    generate = partial(GenerationMixin.generate, model) if mixin else model.generate
     with torch.no_grad():
-        out = model.generate(
-            input_ids=ids,
-            attention_mask=mask,
+        out = generate(
             do_sample=False,
             num_beams=1,
             max_new_tokens=new_tokens,
@@ -117,6 +129,7 @@ def _plain_generate(
             min_length=0,
             return_dict_in_generate=True,
             output_logits=True,
+            **{k: v for k, v in (("input_ids", ids), ("attention_mask", mask)) if v is not None},
             **extra,
         )
     return out.sequences, torch.stack(out.logits, dim=1), eos_ids

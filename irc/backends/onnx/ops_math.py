@@ -10,7 +10,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from irc.backends.onnx.builder import Builder, dtype_of, floordiv, out_dtype, promote, rank_of, remainder
+from irc.backends.onnx.builder import (
+    INT64_MAX,
+    Builder,
+    dtype_of,
+    floordiv,
+    out_dtype,
+    promote,
+    rank_of,
+    remainder,
+)
 from irc.backends.onnx.registry import TABLE, lowering
 from irc.errors import LoweringError
 from irc.ir.core import Node, Value
@@ -250,6 +259,37 @@ def silu(g: Builder, node: Node, self: Value) -> str:
     """silu(Tensor self) -> Tensor"""
     x = g.tensor(self, out_dtype(node))
     return g.op("Mul", x, g.op("Sigmoid", x))
+
+
+@lowering("aten.glu")
+def glu(g: Builder, node: Node, self: Value, dim: int = -1) -> str:
+    """glu(Tensor self, int dim=-1) -> Tensor: a * sigmoid(b), a and b the halves along dim"""
+    x, axis = g.tensor(self, out_dtype(node)), dim % rank_of(self)
+    total = self.tensor_type.shape[axis]
+    if isinstance(total, int):
+        sizes = g.const([total // 2, total // 2], DType.I64)
+    else:
+        half = g.op("Reshape", g.op("Div", g.dim(self, axis), g.const(2, DType.I64)), g.const([1], DType.I64))
+        sizes = g.op("Concat", half, half, axis=0)
+    first, second = g.ops("Split", [x, sizes], 2, axis=axis)
+    return g.op("Mul", first, g.op("Sigmoid", second))
+
+
+@lowering("aten.diff")
+def diff(
+    g: Builder, node: Node, self: Value, n: int = 1, dim: int = -1, prepend: Arg = None, append: Arg = None
+) -> str:
+    """diff(Tensor self, int n=1, int dim=-1, Tensor? prepend=None, Tensor? append=None) -> Tensor"""
+    dtype = out_dtype(node)
+    if n != 1 or dtype == DType.BOOL:
+        raise LoweringError(f"aten.diff is lowered for n=1 of numbers only, not n={n} of {dtype}")
+    axis = dim % rank_of(self)
+    parts = [g.tensor(t, dtype) for t in (prepend, self, append) if t is not None]
+    x = parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=axis)
+    axes = g.const([axis], DType.I64)
+    later = g.op("Slice", x, g.const([1], DType.I64), g.const([INT64_MAX], DType.I64), axes)
+    earlier = g.op("Slice", x, g.const([0], DType.I64), g.const([-1], DType.I64), axes)
+    return g.op("Sub", later, earlier)
 
 
 @lowering("aten.hardswish", "aten.hardsigmoid")

@@ -91,9 +91,11 @@ emitter(
         for name in (
             "abs", "neg", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tanh",
             "sigmoid", "erf", "relu", "silu", "floor", "ceil", "sign", "isnan",
+            "glu",
         )
     )
 )(call)  # fmt: skip
+emitter("aten.diff")(call)
 
 emitter(
     "aten.mean.dim",
