@@ -41,7 +41,7 @@ class InputSpec:
     kind: str
     """`ids` (token ids below the vocab size), `mask` (1 = attend, 0 = padding), `type_ids`,
     `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does)
-    or `float` (pixels)."""
+    `float` (pixels) or `audio` (a waveform, see audio.py)."""
     dtype: str = "int64"
     arg: str | None = None
     """The model's keyword for this input when it differs from `name` (Perceiver's `inputs`)."""
@@ -133,6 +133,15 @@ TASKS: dict[str, TaskSpec] = {
             "logits",
         ),
         _task("masked-im", "AutoModelForMaskedImageModeling", "FOR_MASKED_IMAGE_MODELING_", "reconstruction"),
+        _task("ctc", "AutoModelForCTC", "FOR_CTC_", "logits"),
+        _task("audio-classification", "AutoModelForAudioClassification", "FOR_AUDIO_CLASSIFICATION_", "logits"),
+        _task(
+            "audio-frame-classification",
+            "AutoModelForAudioFrameClassification",
+            "FOR_AUDIO_FRAME_CLASSIFICATION_",
+            "logits",
+        ),
+        _task("audio-xvector", "AutoModelForAudioXVector", "FOR_AUDIO_XVECTOR_", "logits", "embeddings"),
         TaskSpec(
             "default-with-past", "AutoModel", "MODEL_MAPPING_NAMES", ("last_hidden_state",), with_past=True
         ),
@@ -292,6 +301,7 @@ _MADE = (
     "bbox",
     "decoder_input_ids",
     "pixel_values",
+    "input_values",
 )
 """The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py)."""
 _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*head_mask$|.*position_ids$)")
@@ -336,7 +346,11 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
             f"{head.__name__} takes images as features placed at image tokens in input_ids "
             "(image-text-to-text), which is not an irc task yet"
         )
+    from irc.frontend.audio import takes_waveform, waveform_inputs
+
     specs: list[InputSpec] = []
+    if not text and not pixels and takes_waveform(config, accepted):
+        specs.extend(waveform_inputs(config, accepted))
     if text:
         specs.extend(_text_inputs(accepted, task, config))
     if pixels:

@@ -117,6 +117,8 @@ emitter(
     "aten.argmin",
     "aten.cumsum",
     "aten.linalg_vector_norm",
+    "aten.flip",
+    "aten._weight_norm",
 )(call)
 
 # -- neural-network ops -------------------------------------------------------------------------
