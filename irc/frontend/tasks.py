@@ -134,7 +134,9 @@ TASKS: dict[str, TaskSpec] = {
         ),
         _task("masked-im", "AutoModelForMaskedImageModeling", "FOR_MASKED_IMAGE_MODELING_", "reconstruction"),
         _task("ctc", "AutoModelForCTC", "FOR_CTC_", "logits"),
-        _task("audio-classification", "AutoModelForAudioClassification", "FOR_AUDIO_CLASSIFICATION_", "logits"),
+        _task(
+            "audio-classification", "AutoModelForAudioClassification", "FOR_AUDIO_CLASSIFICATION_", "logits"
+        ),
         _task(
             "audio-frame-classification",
             "AutoModelForAudioFrameClassification",

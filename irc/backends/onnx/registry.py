@@ -34,4 +34,3 @@ def lowerings() -> dict[str, Emitter]:
 # The op modules register into LOWERINGS as they are imported; importing them here, once the
 # decorator exists, makes the table complete for anyone who imports this module.
 from irc.backends.onnx import ops_conv, ops_create, ops_math, ops_nn, ops_ort, ops_resize, ops_shape  # noqa: E402, F401
-from irc.backends.onnx import ops_audio  # noqa: E402, F401
