@@ -15,6 +15,7 @@ import torch
 
 import irc
 from irc.cli.main import main
+from irc.errors import IrcError
 from irc.frontend.dummy import make_inputs
 from irc.frontend.tasks import model_inputs, supported_tasks
 from tests.models import base_type, tiny_checkpoint, tiny_config, tiny_model
@@ -108,3 +109,10 @@ def test_cli_picks_ctc_from_the_checkpoint_and_ships_its_feature_extractor(
     assert "preprocessor_config.json" in manifest["client_files"]["copied"]
     shipped = json.loads((out / "preprocessor_config.json").read_text())
     assert shipped["feature_extractor_type"] == "Wav2Vec2FeatureExtractor"
+
+
+def test_neuron_refuses_raw_audio_saying_why(tmp_path: Path) -> None:
+    model = tiny_model("wav2vec2", "ctc")
+    with pytest.raises(IrcError, match="group-norm feature extractor.*--backend onnx or torchscript"):
+        irc.export(model, "ctc", tmp_path / "out", backend="neuron")
+    assert not (tmp_path / "out").exists()

@@ -28,6 +28,16 @@ AMPLITUDE = 0.1
 well inside [-1, 1], and a tenth of that keeps random weights out of saturation."""
 
 
+NEURON_REFUSAL = (
+    "the {backend} backend pads every input to a static bucket, and a waveform cannot be padded "
+    "there without changing the result: a group-norm feature extractor (no attention mask) "
+    "normalizes over the whole clip, silence included, and the padding runner cannot cut ctc's "
+    "frames back to the input's length (an expression of samples, not a named dim). Export "
+    "{task} of {model_type} with --backend onnx or torchscript, whose samples axis stays dynamic."
+)
+"""Why a bucketed (static-shape) backend refuses raw-audio tasks."""
+
+
 def takes_waveform(config: Any, accepted: set[str]) -> bool:
     """True when the head takes `input_values` read by a convolutional feature extractor
     (its config lists `conv_kernel`); a spectrogram model's `input_values` are something else."""
