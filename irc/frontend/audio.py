@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from irc.errors import TaskError
+
 AUDIO_TASKS = frozenset({"ctc", "audio-classification", "audio-frame-classification", "audio-xvector"})
 """Tasks whose heads take a waveform."""
 
@@ -49,14 +51,24 @@ def uses_mask(config: Any) -> bool:
     return getattr(config, "feat_extract_norm", "layer") == "layer"
 
 
-def waveform_inputs(config: Any, accepted: set[str]) -> list[Any]:
-    """`input_values` (batch, samples), and `attention_mask` over samples where the config uses one."""
+def waveform_inputs(config: Any, accepted: set[str], task: str) -> list[Any]:
+    """`input_values` (batch, samples), and `attention_mask` over samples where the config uses one;
+    a TaskError for an x-vector head with a mask (see XVECTOR_WITH_MASK)."""
     from irc.frontend.tasks import InputSpec
 
     specs = [InputSpec("input_values", ("batch", "samples"), "audio", "float32")]
     if "attention_mask" in accepted and uses_mask(config):
+        if task == "audio-xvector":
+            raise TaskError(XVECTOR_WITH_MASK)
         specs.append(InputSpec("attention_mask", ("batch", "samples"), "mask"))
     return specs
+
+
+XVECTOR_WITH_MASK = (
+    "its x-vector head pools each row of a masked batch in a Python loop over the batch "
+    "(statistic pooling up to each row's length), which torch.export fixes to the traced batch "
+    "size; only checkpoints without a mask (feat_extract_norm: group) export audio-xvector"
+)
 
 
 def make_waveform(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:

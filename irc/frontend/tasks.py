@@ -303,9 +303,10 @@ _MADE = (
     "bbox",
     "decoder_input_ids",
     "pixel_values",
-    "input_values",
+    "input_values (raw audio)",
 )
-"""The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py)."""
+"""The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py); raw
+audio only for a convolutional feature extractor (audio.py), not a spectrogram's `input_values`."""
 _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*head_mask$|.*position_ids$)")
 """Arguments that are not data inputs (switches, training labels, alternatives to ids)."""
 
@@ -352,7 +353,7 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
 
     specs: list[InputSpec] = []
     if not text and not pixels and takes_waveform(config, accepted):
-        specs.extend(waveform_inputs(config, accepted))
+        specs.extend(waveform_inputs(config, accepted, task))
     if text:
         specs.extend(_text_inputs(accepted, task, config))
     if pixels:
