@@ -116,3 +116,12 @@ def test_neuron_refuses_raw_audio_saying_why(tmp_path: Path) -> None:
     with pytest.raises(IrcError, match="group-norm feature extractor.*--backend onnx or torchscript"):
         irc.export(model, "ctc", tmp_path / "out", backend="neuron")
     assert not (tmp_path / "out").exists()
+
+
+def test_xvector_with_a_mask_is_refused_saying_why() -> None:
+    from irc.errors import TaskError
+    from irc.frontend.tasks import get_task
+
+    assert "audio-xvector" in supported_tasks("wav2vec2", tiny_config("wav2vec2"))
+    with pytest.raises(TaskError, match="loop over the batch.*feat_extract_norm: group"):
+        get_task("audio-xvector", "wav2vec2", tiny_config("wav2vec2+layer-norm"))
