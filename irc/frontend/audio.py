@@ -18,16 +18,10 @@ import torch
 
 from irc.errors import TaskError
 
-AUDIO_TASKS = frozenset({"ctc", "audio-classification", "audio-frame-classification", "audio-xvector"})
-"""Tasks whose heads take a waveform."""
-
-SAMPLES = 16000
-"""The `samples` size a waveform model is traced at: one second at 16 kHz, the rate of every
-checkpoint of these types; validation then runs at other lengths (validation_sizes)."""
-
 AMPLITUDE = 0.1
-"""Scale of the made-up signal: normalized speech (zero mean, unit variance per utterance) stays
-well inside [-1, 1], and a tenth of that keeps random weights out of saturation."""
+"""Scale of the made-up signal: about the RMS level of speech in a waveform scaled to [-1, 1].
+The norm after the first conv layer takes out most of the scale; a signal of this size keeps
+the conv outputs, and so the comparison's absolute tolerance, at the size real audio gives."""
 
 
 NEURON_REFUSAL = (

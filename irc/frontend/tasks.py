@@ -40,7 +40,7 @@ class InputSpec:
     axes: tuple[str | int, ...]
     kind: str
     """`ids` (token ids below the vocab size), `mask` (1 = attend, 0 = padding), `type_ids`,
-    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does)
+    `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does),
     `float` (pixels) or `audio` (a waveform, see audio.py)."""
     dtype: str = "int64"
     arg: str | None = None

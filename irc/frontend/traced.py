@@ -20,7 +20,8 @@ DEFAULT_BATCH = 2
 DEFAULT_SEQUENCE = 8
 OTHER_TRACE_SIZES = {"num_choices": 3, "decoder_sequence": 6, "past_sequence": 5, "samples": 16000}
 """Trace sizes of the dims the CLI has no flag for; distinct from the defaults above so that
-torch.export cannot mistake one dim for another."""
+torch.export cannot mistake one dim for another. Raw audio (`samples`) is traced at one second
+at 16 kHz, the rate of wav2vec2-style checkpoints."""
 
 
 @dataclass
