@@ -1,4 +1,4 @@
-"""Cases for the ops speech encoders bring (ops_audio.py): flip and weight norm."""
+"""Cases for the ops speech encoders bring (ops_audio.py): flip, weight norm and glu."""
 
 from __future__ import annotations
 
@@ -32,3 +32,9 @@ def weight_norm(b: GraphMaker) -> None:
     whole = b.op("aten._weight_norm", v, g_all, -1)
     weights = b.op("aten.add.Tensor", b.op("aten.add.Tensor", by_last, by_first), whole)
     b.output(b.op("aten.matmul", x, b.op("aten.view", weights, [6, 15])))
+
+
+@case(SEQ)
+def glu(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 6, "seq"))
+    b.output(b.op("aten.glu", x, 1), b.op("aten.glu", b.op("aten.cat", [x, x], -1)))

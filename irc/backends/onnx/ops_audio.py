@@ -1,5 +1,6 @@
 """Ops that speech encoders (wav2vec2 and its kin) bring: the weight-normalized positional
-convolution and the flip that turns a padding mask into per-frame lengths.
+convolution, the flip that turns a padding mask into per-frame lengths, and the conformer's
+gated linear unit.
 
 flip is a Slice running backwards (step -1 from the last element past the first); ONNX has no
 Flip op. `_weight_norm(v, g, dim)` is `v * g / ||v||`, the norm taken over every axis but
@@ -42,3 +43,13 @@ def weight_norm(g: Builder, node: Node, v: Value, g_: Value, dim: int = 0) -> st
     direction = g.tensor(v, dtype)
     norm = g.reduce("ReduceL2", direction, axes, True)
     return g.op("Mul", direction, g.op("Div", g.tensor(g_, dtype), norm))
+
+
+@lowering("aten.glu")
+def glu(g: Builder, node: Node, self: Value, dim: int = -1) -> str:
+    """glu(Tensor self, int dim=-1) -> Tensor"""
+    axis = dim % rank_of(self)
+    # Split halves the axis when given no sizes; opset 18 wants the count as an attribute.
+    count = {"num_outputs": 2} if g.opset >= 18 else {}
+    first, second = g.ops("Split", [g.tensor(self)], 2, axis=axis, **count)
+    return g.op("Mul", first, g.op("Sigmoid", second))

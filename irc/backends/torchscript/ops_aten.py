@@ -119,6 +119,7 @@ emitter(
     "aten.linalg_vector_norm",
     "aten.flip",
     "aten._weight_norm",
+    "aten.glu",
 )(call)
 
 # -- neural-network ops -------------------------------------------------------------------------
