@@ -330,6 +330,7 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "wavlm": dict(_SPEECH, num_buckets=16, max_bucket_distance=64),
     "sew": _SPEECH,
     "data2vec-audio": dict(_SPEECH, num_conv_pos_embeddings=5, conv_pos_kernel_size=5),
+    "wav2vec2-conformer": _SPEECH,
 }
 """Tiny configs by model type: 2 layers, hidden size 32, vocab 99, images 32x32. The keys are the
 tests' parametrization (the model types the default suite covers), not a list irc admits types
