@@ -20,7 +20,12 @@ from irc.frontend.dummy import make_inputs
 from irc.frontend.tasks import model_inputs, supported_tasks
 from tests.models import base_type, tiny_checkpoint, tiny_config, tiny_model
 
-FAMILIES = ("wav2vec2+layer-norm", "hubert", "wavlm")
+FAMILIES = (
+    "wav2vec2+layer-norm",
+    # The default run's coverage cells export ctc for these; the rest of their cells are slow.
+    pytest.param("hubert", marks=pytest.mark.slow),
+    pytest.param("wavlm", marks=pytest.mark.slow),
+)
 TASKS = ("ctc", "audio-classification")
 LENGTHS = (2000, 1234)
 
