@@ -64,6 +64,25 @@ _VIT = dict(
     num_attention_heads=4,
     intermediate_size=37,
 )
+_SPEECH = dict(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=37,
+    vocab_size=32,
+    # A 3-layer conv feature extractor of stride 20 (real checkpoints: 7 layers, stride 320), so a
+    # 16000-sample trace is 799 frames and validation's lengths give frame counts of both parities.
+    conv_dim=(16, 16, 16),
+    conv_stride=(5, 2, 2),
+    conv_kernel=(10, 3, 3),
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=4,
+    classifier_proj_size=16,
+    tdnn_dim=(16, 16, 32),
+    tdnn_kernel=(5, 3, 1),
+    tdnn_dilation=(1, 2, 1),
+    xvector_output_dim=16,
+)
 _CONVNEXT = dict(num_channels=3, image_size=32, hidden_sizes=[8, 16], depths=[1, 1], num_stages=2)
 
 TINY_CONFIGS: dict[str, dict[str, Any]] = {
@@ -305,6 +324,13 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         out_indices=[2],
         stage_names=["stem", "stage1", "stage2"],
     ),
+    # Speech encoders read raw audio (input_values); the group-norm ones take no attention mask.
+    "wav2vec2": _SPEECH,
+    "hubert": _SPEECH,
+    "wavlm": dict(_SPEECH, num_buckets=16, max_bucket_distance=64),
+    "sew": _SPEECH,
+    "data2vec-audio": dict(_SPEECH, num_conv_pos_embeddings=5, conv_pos_kernel_size=5),
+    "wav2vec2-conformer": _SPEECH,
 }
 """Tiny configs by model type: 2 layers, hidden size 32, vocab 99, images 32x32. The keys are the
 tests' parametrization (the model types the default suite covers), not a list irc admits types
@@ -366,6 +392,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     # Multi-query attention (Falcon-7B, StarCoder): one key/value head for all query heads.
     "llama+multi-query": ("llama", dict(num_key_value_heads=1)),
+    # facebook/wav2vec2-large-960h-lv60-self: layer-norm feature extractor, which takes a mask.
+    "wav2vec2+layer-norm": ("wav2vec2", dict(feat_extract_norm="layer", do_stable_layer_norm=True)),
     # Untied input and output embeddings (GPT-2 ties them by default; many fine-tunes do not).
     "gpt2+untied": ("gpt2", dict(tie_word_embeddings=False)),
 }

@@ -164,6 +164,11 @@ def check_bucketed_load(loaded: Any, backend: str) -> None:
 
 def check_bucketed_task(traced: Traced, backend: str, buckets: list[dict[str, int]]) -> None:
     """A bucketed export fixes the batch and sequence dims only, at most the model's positions."""
+    if "samples" in traced.sizes:
+        from irc.frontend.audio import NEURON_REFUSAL
+
+        task, model_type = traced.loaded.task.name, traced.loaded.model_type
+        raise IrcError(NEURON_REFUSAL.format(backend=backend, task=task, model_type=model_type))
     extra = sorted(set(traced.sizes) - set(BUCKET_DIMS))
     if extra or "sequence" not in traced.sizes:
         what = f"also has the dim(s) {', '.join(extra)}" if extra else "has no sequence dim"

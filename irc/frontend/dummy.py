@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from irc.frontend.audio import make_waveform, silence_padding
 from irc.frontend.config_fields import read_field
 from irc.frontend.tasks import InputSpec
 
@@ -30,6 +31,7 @@ def make_inputs(
             out[spec.name] = positions_from_mask(out.get("attention_mask"), shape)
         else:
             out[spec.name] = _fill(spec, shape, config, gen, pad)
+    silence_padding(out)
     return out
 
 
@@ -94,6 +96,8 @@ def _fill(
         high = int(getattr(vision, "seq_len", 0) or shape[-2] + 1)
         patches[..., :2] = torch.randint(1, high, (*shape[:-1], 2), generator=gen).float()
         return patches
+    if spec.kind == "audio":
+        return make_waveform(shape, gen)
     raise ValueError(f"input kind {spec.kind!r} has no generator")
 
 

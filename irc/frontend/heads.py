@@ -9,10 +9,6 @@ from typing import Any
 from irc.errors import TaskError
 
 OTHER_TASKS: dict[str, str] = {
-    "MODEL_FOR_CTC_MAPPING_NAMES": "speech (CTC)",
-    "MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES": "audio-classification",
-    "MODEL_FOR_AUDIO_FRAME_CLASSIFICATION_MAPPING_NAMES": "audio-frame-classification",
-    "MODEL_FOR_AUDIO_XVECTOR_MAPPING_NAMES": "audio-xvector",
     "MODEL_FOR_TEXT_TO_SPECTROGRAM_MAPPING_NAMES": "text-to-spectrogram",
     "MODEL_FOR_TEXT_TO_WAVEFORM_MAPPING_NAMES": "text-to-waveform",
     "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES": "image-text-to-text",

@@ -43,7 +43,8 @@ class InputSpec:
     kind: str
     """`ids` (token ids below the vocab size), `mask` (1 = attend, 0 = padding), `type_ids`,
     `bbox` (boxes x0 <= x1, y0 <= y1 in 0..1000), `position` (from the mask, as generate() does),
-    `float` (pixels, features) or `patches` (Pix2Struct's: row and column numbers, then pixels)."""
+    `float` (pixels, features), `patches` (Pix2Struct's: row and column numbers, then pixels) or
+    `audio` (a waveform, see audio.py)."""
     dtype: str = "int64"
     arg: str | None = None
     """The model's keyword for this input when it differs from `name` (Perceiver's `inputs`)."""
@@ -140,6 +141,17 @@ TASKS: dict[str, TaskSpec] = {
             "logits",
         ),
         _task("masked-im", "AutoModelForMaskedImageModeling", "FOR_MASKED_IMAGE_MODELING_", "reconstruction"),
+        _task("ctc", "AutoModelForCTC", "FOR_CTC_", "logits"),
+        _task(
+            "audio-classification", "AutoModelForAudioClassification", "FOR_AUDIO_CLASSIFICATION_", "logits"
+        ),
+        _task(
+            "audio-frame-classification",
+            "AutoModelForAudioFrameClassification",
+            "FOR_AUDIO_FRAME_CLASSIFICATION_",
+            "logits",
+        ),
+        _task("audio-xvector", "AutoModelForAudioXVector", "FOR_AUDIO_XVECTOR_", "logits", "embeddings"),
         TaskSpec(
             "default-with-past", "AutoModel", "MODEL_MAPPING_NAMES", ("last_hidden_state",), with_past=True
         ),
@@ -333,8 +345,10 @@ _MADE = (
     "pixel_values",
     "input_features (of speech encoder-decoders)",
     "flattened_patches",
+    "input_values (raw audio)",
 )
-"""The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py)."""
+"""The forward arguments irc makes inputs for (a cache is added by cache.py / seq2seq.py); raw
+audio only for a convolutional feature extractor (audio.py), not a spectrogram's `input_values`."""
 _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*head_mask$|.*position_ids$)")
 """Arguments that are not data inputs (switches, training labels, alternatives to ids)."""
 
@@ -377,7 +391,11 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
             f"{head.__name__} takes images as features placed at image tokens in input_ids "
             "(image-text-to-text), which is not an irc task yet"
         )
+    from irc.frontend.audio import takes_waveform, waveform_inputs
+
     specs: list[InputSpec] = []
+    if not text and not pixels and takes_waveform(config, accepted):
+        specs.extend(waveform_inputs(config, accepted, task))
     if text:
         specs.extend(_text_inputs(accepted, task, config))
     if pixels:

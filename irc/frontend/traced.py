@@ -24,9 +24,11 @@ OTHER_TRACE_SIZES = {
     "past_sequence": 5,
     "frames": 40,
     "encoder_sequence": 9,
+    "samples": 16000,
 }
 """Trace sizes of the dims the CLI has no flag for; distinct from the defaults above so that
-torch.export cannot mistake one dim for another."""
+torch.export cannot mistake one dim for another. Raw audio (`samples`) is traced at one second
+at 16 kHz, the rate of wav2vec2-style checkpoints."""
 
 
 @dataclass

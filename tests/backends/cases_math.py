@@ -292,6 +292,13 @@ def cumsum(b: GraphMaker) -> None:
     b.output(b.op("aten.cumsum", x, 1), b.op("aten.cumsum", f, 0))
 
 
+@case(BATCH)
+def diff(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", 6))
+    p = b.input("p", "f32", ("batch", 1))
+    b.output(b.op("aten.diff", x), b.op("aten.diff", x, 1, 0), b.op("aten.diff", x, 1, -1, p, p))
+
+
 @case(BATCH, atol=1e-4)
 def linalg_vector_norm(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", 3, 4, 5))

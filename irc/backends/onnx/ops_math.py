@@ -261,20 +261,6 @@ def silu(g: Builder, node: Node, self: Value) -> str:
     return g.op("Mul", x, g.op("Sigmoid", x))
 
 
-@lowering("aten.glu")
-def glu(g: Builder, node: Node, self: Value, dim: int = -1) -> str:
-    """glu(Tensor self, int dim=-1) -> Tensor: a * sigmoid(b), a and b the halves along dim"""
-    x, axis = g.tensor(self, out_dtype(node)), dim % rank_of(self)
-    total = self.tensor_type.shape[axis]
-    if isinstance(total, int):
-        sizes = g.const([total // 2, total // 2], DType.I64)
-    else:
-        half = g.op("Reshape", g.op("Div", g.dim(self, axis), g.const(2, DType.I64)), g.const([1], DType.I64))
-        sizes = g.op("Concat", half, half, axis=0)
-    first, second = g.ops("Split", [x, sizes], 2, axis=axis)
-    return g.op("Mul", first, g.op("Sigmoid", second))
-
-
 @lowering("aten.diff")
 def diff(
     g: Builder, node: Node, self: Value, n: int = 1, dim: int = -1, prepend: Arg = None, append: Arg = None

@@ -34,6 +34,7 @@ def lowerings() -> dict[str, Emitter]:
 # The op modules register into LOWERINGS as they are imported; importing them here, once the
 # decorator exists, makes the table complete for anyone who imports this module.
 from irc.backends.onnx import (  # noqa: E402, F401
+    ops_audio,
     ops_conv,
     ops_create,
     ops_math,

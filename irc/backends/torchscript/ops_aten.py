@@ -91,7 +91,6 @@ emitter(
         for name in (
             "abs", "neg", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tanh",
             "sigmoid", "erf", "relu", "silu", "floor", "ceil", "sign", "isnan",
-            "glu",
         )
     )
 )(call)  # fmt: skip
@@ -114,6 +113,9 @@ emitter(
     "aten.argmin",
     "aten.cumsum",
     "aten.linalg_vector_norm",
+    "aten.flip",
+    "aten._weight_norm",
+    "aten.glu",
 )(call)
 
 # -- neural-network ops -------------------------------------------------------------------------
