@@ -33,4 +33,13 @@ def lowerings() -> dict[str, Emitter]:
 
 # The op modules register into LOWERINGS as they are imported; importing them here, once the
 # decorator exists, makes the table complete for anyone who imports this module.
-from irc.backends.onnx import ops_conv, ops_create, ops_math, ops_nn, ops_ort, ops_resize, ops_shape  # noqa: E402, F401
+from irc.backends.onnx import (  # noqa: E402, F401
+    ops_conv,
+    ops_create,
+    ops_math,
+    ops_nn,
+    ops_ort,
+    ops_ort_decoder,
+    ops_resize,
+    ops_shape,
+)
