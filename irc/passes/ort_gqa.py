@@ -44,6 +44,7 @@ class GroupQueryAttention(RewritePattern):
             return rewriter.fail(f"dtype {out.tensor_type.dtype}: ORT's kernel takes f32 or f16")
         if why := _check_mask(mask, query):
             return rewriter.fail(why)
+        query = _drop_empty_concat(query)
         q_split = _head_split(query) if isinstance(query, Value) else None
         if q_split is None or check_uses(query, 1):
             return rewriter.fail("the query is not transpose(view(%q [B, S, N*H]), 1, 2) read once")
@@ -104,6 +105,7 @@ def _cache(operand: object, grouped: bool) -> tuple[Value, Value, Value] | None:
     if cat is None or len(cat.args[0]) != 2 or int(cat.args[1]) not in (-2, 2):
         return None
     past, new = cat.args[0]
+    new = _drop_empty_concat(new)
     if not isinstance(past, Value) or past.producer is not None or isinstance(past, Param):
         return None  # the past must be a graph input, which GroupQueryAttention reads as past_key
     split = _head_split(new) if isinstance(new, Value) else None
@@ -113,6 +115,18 @@ def _cache(operand: object, grouped: bool) -> tuple[Value, Value, Value] | None:
     if len(present.uses()) != 1:
         return None  # read by the attention (through repeat_kv) only, and maybe as an output
     return present, past, split[1]
+
+
+def _drop_empty_concat(value: object) -> object:
+    """`a` for `cat([a, e], -1)` where `e` is empty: Phi-3's partial-rotary code with a full rotary
+    concatenates the rotated heads with a zero-width rest."""
+    cat = producer(value, "aten.cat")
+    if cat is None or len(cat.args) < 2 or int(cat.args[1]) not in (-1, 3) or len(cat.args[0]) != 2:
+        return value
+    head, rest = cat.args[0]
+    if isinstance(rest, Value) and rest.tensor_type.shape[-1] == 0 and isinstance(head, Value):
+        return head if not check_uses(value, 1) else value  # type: ignore[arg-type]
+    return value
 
 
 def _unrepeat(value: object) -> Value | None:
