@@ -34,6 +34,7 @@ _PASSES = Registry(
         "ort-norm": "irc.passes.ort_norm:OrtNorm",
         "ort-rotary": "irc.passes.ort_rotary:OrtRotary",
         "ort-gqa": "irc.passes.ort_gqa:OrtGqa",
+        "pack-projections": "irc.passes.pack_projections:PackProjections",
         "convert-dtype": "irc.passes.convert_dtype:ConvertDtype",
     },
 )

@@ -118,7 +118,10 @@ def group_query_attention(
     Tensor mask, *, int num_heads, int kv_num_heads, float scale) -> (Tensor, Tensor, Tensor)"""
     dtype = out_dtype(node)
     bias, empty = _shared(g, ("bias", g.name(mask), dtype), lambda: _mask_bias(g, mask, dtype))
-    lengths = _shared(g, ("lengths", g.name(mask), g.name(query)), lambda: _lengths(g, mask, query))
+    # The mask has the query's batch and sequence dims (checked by the pass) unless it broadcasts
+    # over the batch; then the lengths come from this layer's query.
+    sizes = mask if mask.tensor_type.shape[0] == query.tensor_type.shape[0] else query
+    lengths = _shared(g, ("lengths", g.name(mask), g.name(sizes)), lambda: _lengths(g, mask, sizes))
     inputs = [g.tensor(query), g.tensor(key), g.tensor(value), g.tensor(past_key), g.tensor(past_value)]
     inputs += [lengths[0], lengths[1], None, None, None, bias, None, None, None, None, None, lengths[2]]
     y, present_key, present_value = _ms_nodes(
@@ -136,11 +139,12 @@ def _mask_bias(g: Builder, mask: Value, dtype: DType) -> tuple[str, str]:
     return bias, g.op("Squeeze", empty, g.const([1], DType.I64))
 
 
-def _lengths(g: Builder, mask: Value, query: Value) -> tuple[str, str, str]:
+def _lengths(g: Builder, mask: Value, sizes: Value) -> tuple[str, str, str]:
     """seqlens_k (total - 1 for every row: the mask carries the padding), total_sequence_length,
-    and query_seqlens (every query row is a token: lets ORT take a batch of multi-token steps)."""
+    and query_seqlens (every query row is a token: lets ORT take a batch of multi-token steps).
+    `sizes` is [B, S, ...] (the query) or [B, 1, S, T] (the mask)."""
     total = g.cast(g.dim(mask, 3), DType.I64, DType.I32)
-    batch = g.shape(query, 0, 1)
+    batch = g.shape(sizes, 0, 1)
+    steps = g.cast(g.dim(sizes, 1 if sizes is not mask else 2), DType.I64, DType.I32)
     seqlens = g.op("Expand", g.op("Sub", total, g.const(1, DType.I32)), batch)
-    steps = g.cast(g.dim(query, 1), DType.I64, DType.I32)
     return seqlens, total, g.op("Expand", steps, batch)
