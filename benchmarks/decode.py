@@ -44,6 +44,8 @@ class Entry:
     step_ms: list[float] = field(default_factory=list)
     prompt_ms: list[float] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
+    ratios: list[list[float]] = field(default_factory=list)
+    """Per round, each new token's time over the builder's file's same token (same precision)."""
 
 
 def build_irc(checkpoint: Path, out: Path, quantize: str | None = None, validate: bool = False) -> float:
@@ -100,48 +102,62 @@ def build_all(checkpoint: Path, work: Path, rebuild: bool, validate: bool) -> li
     return entries
 
 
-def run_once(model: Any, prompt: list[int], new_tokens: int) -> tuple[float, list[float], list[int]]:
-    """(prompt ms, ms of each new token after the first, the generated tokens), greedy."""
+def start(model: Any, prompt: list[int], new_tokens: int) -> tuple[Any, float, int]:
+    """A greedy generator with the prompt read: (generator, prompt ms, its first token)."""
     import numpy as np
     import onnxruntime_genai as og
 
     params = og.GeneratorParams(model)
-    params.set_search_options(
-        max_length=len(prompt) + new_tokens, min_length=len(prompt) + new_tokens, do_sample=False
-    )
+    total = len(prompt) + new_tokens
+    params.set_search_options(max_length=total, min_length=total, do_sample=False)
     generator = og.Generator(model, params)
     started = time.perf_counter()
     generator.append_tokens(np.array([prompt], dtype=np.int32))
     prompt_ms = (time.perf_counter() - started) * 1000  # the prompt's forward pass and first token
-    tokens = [int(generator.get_next_tokens()[0])]
-    steps = []
-    while not generator.is_done():
-        started = time.perf_counter()
-        generator.generate_next_token()
-        steps.append((time.perf_counter() - started) * 1000)
-        tokens.append(int(generator.get_next_tokens()[0]))
-    return prompt_ms, steps, tokens
+    return generator, prompt_ms, int(generator.get_next_tokens()[0])
 
 
 def measure(entries: list[Entry], prompt: list[int], new_tokens: int, rounds: int) -> None:
+    """Per round, every file generates side by side one token at a time (the order reversed at
+    each step), so that each token's timings are taken within milliseconds of one another and a
+    busy machine slows all files alike."""
     import onnxruntime_genai as og
 
     models = {e.name: og.Model(str(e.folder)) for e in entries}
     for entry in entries:  # warm-up: first-run allocations and kernel selection
-        run_once(models[entry.name], prompt, 4)
+        generator, _, _ = start(models[entry.name], prompt, 2)
+        while not generator.is_done():
+            generator.generate_next_token()
     for round_index in range(rounds):
-        order = entries if round_index % 2 == 0 else entries[::-1]
-        for entry in order:
-            prompt_ms, steps, tokens = run_once(models[entry.name], prompt, new_tokens)
+        running = {}
+        for entry in entries:
+            generator, prompt_ms, token = start(models[entry.name], prompt, new_tokens)
+            running[entry.name] = generator
             entry.prompt_ms.append(prompt_ms)
-            entry.step_ms.append(statistics.fmean(steps))
-            entry.tokens = tokens
+            entry.tokens = [token]
+        steps: dict[str, list[float]] = {e.name: [] for e in entries}
+        for step in range(new_tokens - 1):
+            for entry in entries if step % 2 == 0 else entries[::-1]:
+                generator = running[entry.name]
+                started = time.perf_counter()
+                generator.generate_next_token()
+                steps[entry.name].append((time.perf_counter() - started) * 1000)
+                entry.tokens.append(int(generator.get_next_tokens()[0]))
+        for entry in entries:
+            entry.step_ms.append(statistics.fmean(steps[entry.name]))
+            entry.ratios.append(
+                [a / b for a, b in zip(steps[entry.name], steps[_base(entry.name)], strict=True)]
+            )
         print(
             f"round {round_index + 1}/{rounds}: "
             + ", ".join(f"{e.name} {e.step_ms[-1]:.1f} ms" for e in entries),
             flush=True,
         )
     del models
+
+
+def _base(name: str) -> str:
+    return "builder int4" if "int4" in name else "builder fp32"
 
 
 def agreement(checkpoint: Path, prompt: list[int], entries: list[Entry]) -> dict[str, float]:
@@ -192,9 +208,11 @@ def report(entries: list[Entry], agree: dict[str, float], args: argparse.Namespa
             }
         )
     by_name = {r["name"]: r for r in rows}
-    for row in rows:
-        base = by_name["builder int4" if "int4" in row["name"] else "builder fp32"]
-        row["vs_builder"] = row["ms_per_token"] / base["ms_per_token"]
+    for row, entry in zip(rows, entries, strict=True):
+        base = by_name[_base(row["name"])]
+        # The median of token-by-token ratios: each pair was timed back to back.
+        row["vs_builder"] = statistics.median(r for ratios in entry.ratios for r in ratios)
+        row["vs_builder_of_medians"] = row["ms_per_token"] / base["ms_per_token"]
         row["bytes_vs_builder"] = row["bytes"] / base["bytes"]
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -236,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=Path("~/.cache/irc-bench/qwen2-0.5b"))
     parser.add_argument("--prompt-tokens", type=int, default=32)
     parser.add_argument("--new-tokens", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true", help="build every folder again")
     parser.add_argument("--validate", action="store_true", help="let irc validate its exports (slow)")
     args = parser.parse_args(argv)
