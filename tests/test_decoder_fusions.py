@@ -111,3 +111,25 @@ def test_without_ort_fusions_the_file_keeps_standard_onnx(tmp_path: Path) -> Non
     irc.export(_model("qwen2"), task="causal-lm-with-past", output=tmp_path / "out", validate=False)
     model = onnx.load(str(tmp_path / "out" / "model.onnx"), load_external_data=False)
     assert {node.domain for node in model.graph.node} <= {"", "ai.onnx"}
+
+
+@pytest.mark.parametrize("case", ["qwen2", "phi3", "llama-mqa"])
+def test_the_passes_preserve_the_interpreters_outputs_and_reach_a_fixed_point(case: str) -> None:
+    from irc.api import trace_model
+    from irc.ir.interpreter import interpret
+    from irc.passes import PassManager
+
+    traced = trace_model(_model(case), "causal-lm-with-past")
+    graph = traced.graph
+    inputs = traced.make_inputs({"batch": 3, "sequence": 3, "past_sequence": 4}, seed=3)
+    inputs["attention_mask"][0, :5] = 0  # left padding past the cache into the new tokens
+    expected = interpret(graph, inputs)
+    passes = "simplify,dce,cse,ort-norm,ort-rotary,ort-gqa,pack-projections,dce"
+    PassManager(passes, debug=True, debug_inputs=inputs).run(graph)
+    ops = Counter(n.op for n in graph.nodes)
+    assert ops["irc.group_query_attention"] == LAYERS and ops["irc.rotary_embedding"] == 2 * LAYERS
+    assert ops["irc.skip_simplified_layer_norm"] == 2 * LAYERS
+    assert ops["aten.linear"] == 4 * LAYERS + 1  # Q/K/V and gate/up packed (Phi-3 ships them so)
+    assert "aten.scaled_dot_product_attention" not in ops
+    torch.testing.assert_close(interpret(graph, inputs), expected, atol=1e-5, rtol=1e-5)
+    assert not PassManager("ort-norm,ort-rotary,ort-gqa,pack-projections").run(graph).changed
