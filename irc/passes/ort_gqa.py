@@ -11,8 +11,9 @@ KV == N, or `enable_gqa`). The mask stays the model's bool mask [B or 1, 1, S, P
 and sliding windows keep their meaning; ORT's causal flag is on as well (GroupQueryAttention takes
 a batch of multi-token steps over a cache only so), which changes nothing for the causal masks
 transformers builds for a decoder with a cache (validation runs the artifact against the model).
-Left alone, with the reason: dropout, `is_causal` without a mask, per-head masks, float masks,
-caches that are not a graph input concatenated with the new keys, and other layouts.
+Left alone, with the reason: head sizes that are not a multiple of 8 (ORT's kernel refuses them),
+dropout, `is_causal` without a mask, per-head masks, float masks, caches that are not a graph
+input concatenated with the new keys, and other layouts.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class GroupQueryAttention(RewritePattern):
             or present_key.tensor_type.shape[3] != head_size
         ):
             return rewriter.fail("the cache's heads do not divide the query's, or head sizes differ")
+        if head_size % 8:
+            return rewriter.fail(f"head size {head_size}: ORT's GroupQueryAttention takes multiples of 8")
         merged = _merged_output(out, num_heads * head_size)
         if merged is None:
             return rewriter.fail("the output is not reshape(transpose(%a, 1, 2), [B, S, N*H]) read once")

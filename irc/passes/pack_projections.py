@@ -52,7 +52,8 @@ class PackLinears(RewritePattern):
         if len(group) < 2 or group[0] is not node:
             return rewriter.fail("no other linear of the same input to pack with (or not the first)")
         weights = [n.args[1] for n in group]
-        if any(w.tensor_type.dtype != weights[0].tensor_type.dtype or w.data is None for w in weights):  # type: ignore[union-attr]
+        dtypes = {w.tensor_type.dtype for w in weights}  # type: ignore[union-attr]
+        if len(dtypes) != 1 or any(w.data is None for w in weights):  # type: ignore[union-attr]
             return rewriter.fail("the weights differ in dtype or have no data")
         sizes = [int(w.tensor_type.shape[0]) for w in weights]  # type: ignore[union-attr]
         args: list[Any] = [x, _packed(rewriter, weights)]  # type: ignore[arg-type]
