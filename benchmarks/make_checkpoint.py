@@ -2,11 +2,15 @@
 
     python benchmarks/make_checkpoint.py llama-3b ~/.cache/irc-bench/llama-3b [--dtype bfloat16]
     python benchmarks/make_checkpoint.py bert-base ~/.cache/irc-bench/bert-base
+    python benchmarks/make_checkpoint.py qwen2-0.5b ~/.cache/irc-bench/qwen2-0.5b
 
 Small models (`bert-base`, `gpt2`, `t5-small`) are built in memory and written with
 `save_pretrained`. `llama-3b` (Llama 3.2 3B's shape: 3.2B parameters, tied embeddings) is built on
 the meta device and written shard by shard, each tensor drawn, written and dropped, so this script
-never holds more than one shard (about 1 GB) however large the model is.
+never holds more than one shard (about 1 GB) however large the model is. `qwen2-0.5b` (Qwen2-0.5B's
+shape: 494M parameters, tied embeddings, grouped-query attention with 2 KV heads) is written the
+same way, with a small word-level tokenizer beside it, because onnxruntime-genai's model builder
+reads one from the folder.
 """
 
 from __future__ import annotations
@@ -45,6 +49,22 @@ def config_of(name: str) -> Any:
             tie_word_embeddings=True,
             architectures=["LlamaForCausalLM"],
         )
+    if name == "qwen2-0.5b":
+        return transformers.Qwen2Config(  # Qwen2-0.5B
+            vocab_size=151936,
+            hidden_size=896,
+            intermediate_size=4864,
+            num_hidden_layers=24,
+            num_attention_heads=14,
+            num_key_value_heads=2,
+            max_position_embeddings=32768,
+            rope_theta=1000000.0,
+            rms_norm_eps=1e-6,
+            tie_word_embeddings=True,
+            bos_token_id=151643,
+            eos_token_id=151643,
+            architectures=["Qwen2ForCausalLM"],
+        )
     raise SystemExit(f"unknown checkpoint {name!r}; choose one of {', '.join(CHECKPOINTS)}")
 
 
@@ -53,14 +73,19 @@ CHECKPOINTS = {
     "gpt2": "GPT2LMHeadModel",
     "t5-small": "T5ForConditionalGeneration",
     "llama-3b": "LlamaForCausalLM",
+    "qwen2-0.5b": "Qwen2ForCausalLM",
 }
+SHARDED = ("llama-3b", "qwen2-0.5b")
+WITH_TOKENIZER = ("qwen2-0.5b",)
 
 
 def make(name: str, folder: Path, dtype: str = "float32", seed: int = 0) -> Path:
     """Write checkpoint `name` into `folder` (unless it already holds one); return the folder."""
     if (folder / "config.json").is_file():
         return folder
-    if name == "llama-3b":
+    if name in WITH_TOKENIZER:
+        write_tokenizer(folder, config_of(name))
+    if name in SHARDED:
         write_sharded(name, folder, dtype, seed)
     else:
         write_small(name, folder, dtype, seed)
@@ -75,6 +100,22 @@ def write_small(name: str, folder: Path, dtype: str, seed: int) -> None:
     config = config_of(name)
     model = getattr(transformers, CHECKPOINTS[name])(config).to(getattr(torch, dtype))
     model.save_pretrained(folder)
+
+
+def write_tokenizer(folder: Path, config: Any, words: int = 1000) -> None:
+    """A word-level tokenizer (`w0 w1 ...`) whose end-of-sequence token is the config's: random
+    weights have no real vocabulary, and the benchmarks feed token ids."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {f"w{i}": i for i in range(words)}
+    vocab["<eos>"] = config.eos_token_id
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="w1"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="w1", eos_token="<eos>", bos_token="<eos>"
+    )
+    tokenizer.save_pretrained(folder)
 
 
 def write_sharded(name: str, folder: Path, dtype: str, seed: int) -> None:

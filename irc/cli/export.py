@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ort-fusions",
         action="store_true",
-        help="ONNX: fuse into ONNX Runtime's com.microsoft ops (FastGelu, BiasGelu); runs only in ORT",
+        help="ONNX: fuse into ONNX Runtime's com.microsoft ops (FastGelu, BiasGelu, MultiHeadAttention; "
+        "GroupQueryAttention, RotaryEmbedding, SkipSimplifiedLayerNormalization for decoders); runs only in ORT",
     )
     parser.add_argument("--atol", type=float, default=None, help="validation tolerance (default: the task's)")
     parser.add_argument(

@@ -164,3 +164,4 @@ register_op(
     doc="grouped_mm_fallback(Tensor input [S, K], Tensor weight [E, K, N], Tensor offs [E]) -> Tensor [S, N]: "
     "rows offs[i-1]:offs[i] times weight[i] (offs: cumulative row counts), rows past offs[-1] zero",
 )
+from irc.ir import ops_decoder  # noqa: E402, F401  (registers the decoder fusions ops)

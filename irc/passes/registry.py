@@ -31,6 +31,10 @@ _PASSES = Registry(
         "simplify": "irc.passes.simplify:Simplify",
         "fuse-gelu": "irc.passes.fuse_gelu:FuseGelu",
         "ort-fusions": "irc.passes.ort_fusions:OrtFusions",
+        "ort-norm": "irc.passes.ort_norm:OrtNorm",
+        "ort-rotary": "irc.passes.ort_rotary:OrtRotary",
+        "ort-gqa": "irc.passes.ort_gqa:OrtGqa",
+        "pack-projections": "irc.passes.pack_projections:PackProjections",
         "convert-dtype": "irc.passes.convert_dtype:ConvertDtype",
     },
 )

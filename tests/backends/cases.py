@@ -59,6 +59,7 @@ def all_cases() -> list[Case]:
         cases_moe,
         cases_nn,
         cases_ort,
+        cases_ort_decoder,
         cases_resize,
         cases_scatter,
         cases_shape,

@@ -41,6 +41,7 @@ from irc.backends.onnx import (  # noqa: E402, F401
     ops_moe,
     ops_nn,
     ops_ort,
+    ops_ort_decoder,
     ops_resize,
     ops_scatter,
     ops_shape,
