@@ -150,8 +150,18 @@ TASKS: dict[str, TaskSpec] = {
             ("logits",),
             with_past=True,
         ),
+        # Three models: vision encoder, text embedding, decoder (frontend/vision_language.py).
+        TaskSpec(
+            "image-text-to-text-with-past",
+            "AutoModelForImageTextToText",
+            "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES",
+            ("logits",),
+            with_past=True,
+        ),
     )
 }
+
+IMAGE_TEXT_TASK = "image-text-to-text-with-past"
 
 VISION_TASKS = frozenset({"image-classification", "object-detection", "semantic-segmentation", "masked-im"})
 
@@ -181,6 +191,8 @@ def _why_not(model_type: str, name: str, config: Any) -> str | None:
     head = head_class(model_type, spec.mapping)
     if head is None:
         return f"transformers has no {name} head for {model_type} ({spec.mapping} lists none)"
+    if name == IMAGE_TEXT_TASK:
+        return _why_no_image_text(model_type, head, config)
     if spec.with_past:
         why = _why_no_past(model_type, name, head, config)
         if why:
@@ -209,6 +221,20 @@ def _why_no_past(model_type: str, name: str, head: Any, config: Any) -> str | No
             f"{head.__name__}.forward takes no cache (no {' or '.join(CACHE_KEYWORDS)} argument), so "
             "there is no cache for irc to export"
         )
+    return None
+
+
+def _why_no_image_text(model_type: str, head: Any, config: Any) -> str | None:
+    if getattr(config, "is_encoder_decoder", False):
+        return f"{model_type} is an encoder-decoder; {IMAGE_TEXT_TASK} exports decoder-only vision-language models"
+    if not _image_tokens(config):
+        return (
+            f"{model_type}'s config names no image_token_id, so its images are not features placed at "
+            "image tokens of the prompt"
+        )
+    accepted = parameters(head)
+    if not takes_cache(head) or "inputs_embeds" not in accepted or "pixel_values" not in accepted:
+        return f"{head.__name__}.forward does not take pixel_values, inputs_embeds and a cache"
     return None
 
 
@@ -299,6 +325,8 @@ _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*h
 
 
 def _inputs_of(model_type: str, task: str, config: Any, head: Any) -> tuple[InputSpec, ...]:
+    if task == IMAGE_TEXT_TASK:  # its components' inputs are vision_language.py's
+        return (InputSpec("input_ids", ("batch", "sequence"), "ids"),)
     accepted = set(parameters(head))
     model = get_model(model_type)
     if model.embedded_inputs and task == "default" and "inputs" in accepted:
