@@ -122,9 +122,11 @@ def _idefics_features(inner: Any, pixels: torch.Tensor, pixel_mask: torch.Tensor
     if pixel_mask is None:
         pixel_mask = torch.ones((pixels.shape[0], *pixels.shape[2:]), dtype=torch.bool)
     pixel_mask = pixel_mask.reshape(batch * images, *pixel_mask.shape[2:])
+    # A patch is seen where any of its pixels is (the model's unfold, written as a reshape).
     patch = inner.config.vision_config.patch_size
-    subgrid = pixel_mask.unfold(1, patch, patch).unfold(2, patch, patch)
-    patch_mask = subgrid.sum(dim=(-1, -2)) > 0
+    count, height, width = pixel_mask.shape
+    blocks = pixel_mask.reshape(count, height // patch, patch, width // patch, patch)
+    patch_mask = blocks.sum(dim=(2, 4)) > 0
     hidden = inner.vision_model(pixel_values=pixels, patch_attention_mask=patch_mask, return_dict=True)
     features = inner.connector(hidden.last_hidden_state)
     return features.reshape(-1, features.shape[-1])
