@@ -19,6 +19,8 @@ the embeddings at the positions where `input_ids` holds the image token (README)
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -148,11 +150,39 @@ class DecoderModule(TaskModule):
         plain = len(args) - self.past_count
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
         kwargs[cache_keyword(self.model)] = build_cache(text_config(self.model.config), args[plain:])
-        out = self.model(**kwargs, use_cache=True, return_dict=True)
+        with _index_masks():
+            out = self.model(**kwargs, use_cache=True, return_dict=True)
         returned = out.get("past_key_values") or out.get("cache")
         presents = flatten_cache(returned)
         self.record(["logits", *present_names(len(presents))])
         return (out.logits, *presents)
+
+
+@contextmanager
+def _index_masks() -> Iterator[None]:
+    """transformers builds a mask with a custom part (gemma3's image blocks, sliding windows) by
+    `torch.vmap` over its index function, which torch.export cannot trace; those functions are
+    index-based, so broadcasting the indices computes the same mask (Optimum's patch does the same)."""
+    from transformers import masking_utils
+
+    def expansion(mask_function: Any) -> Any:
+        def run(batch: Any, head: Any, q: Any, kv: Any) -> Any:
+            mask = mask_function(*masking_utils._non_vmap_expansion_sdpa(batch, head, q, kv))
+            return mask.expand(batch.shape[0], head.shape[0], q.shape[0], kv.shape[0])
+
+        return run
+
+    # The index context only serves vmap (it turns `tensor[index]` into an autograd function,
+    # which torch.export records as an op irc cannot lower).
+    patched = {"_vmap_expansion_sdpa": expansion, "TransformGetItemToIndex": nullcontext}
+    original = {name: getattr(masking_utils, name) for name in patched}
+    for name, value in patched.items():
+        setattr(masking_utils, name, value)
+    try:
+        yield
+    finally:
+        for name, value in original.items():
+            setattr(masking_utils, name, value)
 
 
 def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
