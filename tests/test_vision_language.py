@@ -72,6 +72,16 @@ CONFIGS: dict[str, dict[str, Any]] = {
         boi_token_index=96,
         eoi_token_index=97,
     ),
+    # SigLIP tower and a Gemma decoder whose image-and-prompt prefix attends both ways.
+    "paligemma": dict(
+        text_config=dict(
+            _TEXT, model_type="gemma", head_dim=8, initializer_range=0.5, tie_word_embeddings=False
+        ),
+        vision_config=dict(_PATCHES, model_type="siglip_vision_model", projection_dim=32),
+        image_token_id=IMAGE_TOKEN,
+        projection_dim=32,
+        tie_word_embeddings=False,
+    ),
 }
 """Tiny configs of the families tested: text hidden size 32, vocab 99, images 32x32."""
 
@@ -83,10 +93,11 @@ INIT: dict[str, dict[str, Any]] = {
     # Gemma3 initializes from its text config; with tied embeddings a token's own embedding
     # outweighs the rest and greedy decoding repeats it, so the test model's are untied.
     "gemma3": {},
+    "paligemma": {},
 }
 SEEDS = {"gemma3": 1}
 """Seeds whose tiny model decodes many distinct tokens (seed 0 elsewhere)."""
-FAST = {"llava", "idefics3", "gemma3"}
+FAST = {"llava", "idefics3", "gemma3", "paligemma"}
 ATOL = 1e-3
 
 
@@ -160,8 +171,9 @@ def test_family_inputs(tmp_path: Path) -> None:
 
     idefics = {c.name: [s.name for s in c.inputs] for c in components(load(tiny_vlm("idefics3"), TASK))}
     assert idefics[VISION] == ["pixel_values", "pixel_attention_mask"]
-    gemma = {c.name: [s.name for s in c.inputs] for c in components(load(tiny_vlm("gemma3"), TASK))}
-    assert gemma[DECODER][:4] == ["inputs_embeds", "attention_mask", "position_ids", "token_type_ids"]
+    for model_type in ("gemma3", "paligemma"):
+        gemma = {c.name: [s.name for s in c.inputs] for c in components(load(tiny_vlm(model_type), TASK))}
+        assert gemma[DECODER][:4] == ["inputs_embeds", "attention_mask", "position_ids", "token_type_ids"]
 
 
 def test_a_broken_merge_fails_the_generation_check() -> None:
@@ -206,11 +218,10 @@ def test_tasks_and_detection() -> None:
 
 
 def test_cli_detects_the_task_and_copies_processor_files(tmp_path: Path) -> None:
-    from transformers import CLIPImageProcessor
-
     checkpoint = tmp_path / "tiny-llava"
     tiny_vlm("llava").save_pretrained(checkpoint)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size=32).save_pretrained(checkpoint)
+    processor = {"image_processor_type": "CLIPImageProcessor", "size": {"shortest_edge": 32}, "crop_size": 32}
+    (checkpoint / "preprocessor_config.json").write_text(json.dumps(processor))
     (checkpoint / "chat_template.jinja").write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}")
     run = subprocess.run(
         [sys.executable, "-m", "irc.cli", "tasks", "--model", str(checkpoint)],

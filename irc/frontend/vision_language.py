@@ -69,6 +69,24 @@ def reads_token_types(model: Any) -> bool:
     return "token_type_ids" in inspect.signature(type(model).forward).parameters
 
 
+PREFIX_TYPES = frozenset({"paligemma"})
+"""Types whose `token_type_ids` mark the prompt (0: image and text prefix, attended both ways)
+and the generated suffix (1), as PaliGemma's processor and generate() make them; the others
+(gemma3) mark image tokens with 1. Nothing in the config or signature says which."""
+
+POSITION_OFFSET = {"paligemma": 1}
+"""PaliGemma's positions count from 1: its generate() adds 1 to `cumsum(mask) - 1`."""
+
+
+def token_types(model: Any, input_ids: torch.Tensor, prompt: bool) -> torch.Tensor:
+    """The decoder's `token_type_ids` for `input_ids`: of the prompt, or of generated tokens."""
+    if model.config.model_type in PREFIX_TYPES:
+        return torch.zeros_like(input_ids) if prompt else torch.ones_like(input_ids)
+    if not prompt:
+        return torch.zeros_like(input_ids)
+    return (input_ids == image_token_id(model.config)).long()
+
+
 class VisionModule(TaskModule):
     """Vision tower and projector: the family's image inputs in, `image_features` out (one row per
     image token, rows of every image concatenated in order)."""
@@ -149,13 +167,29 @@ class DecoderModule(TaskModule):
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         plain = len(args) - self.past_count
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
-        kwargs[cache_keyword(self.model)] = build_cache(text_config(self.model.config), args[plain:])
+        cache = build_cache(text_config(self.model.config), args[plain:])
+        if "token_type_ids" in kwargs:
+            _always_first_step(cache)
+        kwargs[cache_keyword(self.model)] = cache
         with _index_masks():
             out = self.model(**kwargs, use_cache=True, return_dict=True)
         returned = out.get("past_key_values") or out.get("cache")
         presents = flatten_cache(returned)
         self.record(["logits", *present_names(len(presents))])
         return (out.logits, *presents)
+
+
+def _always_first_step(cache: Any) -> None:
+    """PaliGemma reads its token types only while `cache.is_initialized` is false (the prompt
+    step); a merged decoder is one graph for every step, so it reads them always, and the caller
+    marks generated tokens 1 (causal), as generate() does. Nothing else reads the flag."""
+
+    class Unmarked(type(cache)):  # type: ignore[misc]
+        @property
+        def is_initialized(self) -> bool:
+            return False
+
+    cache.__class__ = Unmarked
 
 
 @contextmanager

@@ -52,7 +52,14 @@ def make_prompt(parts: list[Traced], seed: int = 11) -> Prompt:
     """Prompts with an image each: `TEXT_BEFORE` tokens, the image token once per feature row of
     one image, then `TEXT_AFTER[row]` tokens; left-padded with the pad token."""
     from irc.frontend.config_fields import generation_settings
-    from irc.frontend.vision_language import EMBED, VISION, image_token_id, mrope, reads_token_types
+    from irc.frontend.vision_language import (
+        EMBED,
+        VISION,
+        image_token_id,
+        mrope,
+        reads_token_types,
+        token_types,
+    )
 
     vision, embed = _part(parts, VISION), _part(parts, EMBED)
     model = vision.loaded.module
@@ -76,7 +83,7 @@ def make_prompt(parts: list[Traced], seed: int = 11) -> Prompt:
     if mrope(model):
         extra["mm_token_type_ids"] = image_positions
     if reads_token_types(model):
-        extra["token_type_ids"] = image_positions
+        extra["token_type_ids"] = token_types(model, ids, prompt=True)
     return Prompt(ids, mask, images, extra)
 
 
@@ -136,7 +143,7 @@ def _token(parts: list[Traced]) -> int:
 def _decode(
     parts: list[Traced], decoder: Any, embed: Any, prompt: Prompt, embeds: torch.Tensor, new_tokens: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    from irc.frontend.vision_language import DECODER
+    from irc.frontend.vision_language import DECODER, token_types
     from irc.validate.generation_check import _empty_past
 
     part = _part(parts, DECODER)
@@ -145,14 +152,14 @@ def _decode(
     past = _empty_past(part, batch)
     mask = prompt.attention_mask
     positions = Positions(part.loaded.module, prompt)
-    tokens, logits = [], []
+    tokens: list[torch.Tensor] = []
+    logits: list[torch.Tensor] = []
+    token = prompt.input_ids[:, -1]
     for step in range(new_tokens):
         feed = {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": positions.next(mask, step)}
         if "token_type_ids" in names:
-            types = prompt.extra.get("token_type_ids") if step == 0 else None
-            feed["token_type_ids"] = (
-                types if types is not None else torch.zeros(embeds.shape[:2], dtype=torch.long)
-            )
+            shown = prompt.input_ids if step == 0 else token[:, None]
+            feed["token_type_ids"] = token_types(part.loaded.module, shown, prompt=step == 0)
         out = decoder({**feed, **past})
         logits.append(out["logits"][:, -1])
         token = logits[-1].argmax(-1)
@@ -172,8 +179,9 @@ class Positions:
     plus the row's `max + 1 - length` delta."""
 
     def __init__(self, model: Any, prompt: Prompt) -> None:
-        from irc.frontend.vision_language import inner_model, mrope
+        from irc.frontend.vision_language import POSITION_OFFSET, inner_model, mrope
 
+        self.offset = POSITION_OFFSET.get(model.config.model_type, 0)
         self.delta: torch.Tensor | None = None
         self.prompt_rows: torch.Tensor | None = None
         if mrope(model):
@@ -192,6 +200,6 @@ class Positions:
         length = mask.shape[1] if step == 0 else 1
         text = positions_from_mask(mask, (mask.shape[0], length))
         if self.delta is None:
-            return text
+            return text + self.offset
         rows = self.prompt_rows if step == 0 else (text + self.delta)[None].expand(3, -1, -1)
         return torch.cat([text[None], rows], dim=0)
