@@ -85,9 +85,6 @@ def _fill(
         return torch.randn(shape, generator=gen)
     if spec.kind in ("ones", "zeros"):  # a vision-language model's pixel mask, its token types
         return getattr(torch, spec.kind)(shape, dtype=getattr(torch, spec.dtype))
-    if spec.kind.startswith("grid:"):  # a fixed image grid (qwen2-vl's `image_grid_thw` rows)
-        row = [int(v) for v in spec.kind.removeprefix("grid:").split(",")]
-        return torch.tensor(row, dtype=getattr(torch, spec.dtype)).expand(shape).clone()
     raise ValueError(f"input kind {spec.kind!r} has no generator")
 
 

@@ -91,14 +91,51 @@ class VisionModule(TaskModule):
     """Vision tower and projector: the family's image inputs in, `image_features` out (one row per
     image token, rows of every image concatenated in order)."""
 
+    def __init__(self, model: Any, arg_names: list[str], wanted: tuple[str, ...]) -> None:
+        super().__init__(model, arg_names, wanted)
+        self.grid = _grid_inputs(model)
+
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         kwargs = dict(zip(self.arg_names, args, strict=True))
-        features = image_features(self.model, kwargs)
+        features = image_features(self.model, kwargs, self.grid)
         self.record(["image_features"])
         return (features,)
 
 
-def image_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tensor:
+def fixed_grid(model: Any) -> tuple[int, int, int] | None:
+    """The (temporal, height, width) patch grid a qwen2-vl-style vision encoder is exported at:
+    the smallest square the patch merger takes with more than one token (None: no grid)."""
+    inner = inner_model(model)
+    if not hasattr(inner, "visual"):
+        return None
+    side = 2 * int(getattr(inner.visual.config, "spatial_merge_size", 1))
+    return (1, side, side)
+
+
+def _grid_inputs(model: Any) -> dict[str, Any]:
+    """What qwen2-vl's vision tower derives from its grid, computed once outside the trace: it
+    loops over the grid's values (`.tolist()`), which torch.export cannot trace, and transformers
+    takes them precomputed. The grid, and so the image size, is fixed."""
+    grid = fixed_grid(model)
+    if grid is None:
+        return {}
+    from transformers.vision_utils import get_vision_attention_seqlens, get_vision_position_ids
+
+    visual = inner_model(model).visual
+    grid_thw = torch.tensor([grid])
+    cu_seqlens, max_seqlen = get_vision_attention_seqlens(grid_thw, visual.config)
+    positions = get_vision_position_ids(grid_thw, visual.spatial_merge_size)
+    return {
+        "grid_thw": grid_thw,
+        "position_ids": positions,
+        "cu_seqlens": cu_seqlens,
+        "max_seqlen": max_seqlen,
+    }
+
+
+def image_features(
+    model: Any, kwargs: dict[str, torch.Tensor], grid: dict[str, Any] | None = None
+) -> torch.Tensor:
     """The projected image features of `kwargs` (the vision component's inputs), (rows, hidden).
 
     Two families need their own path: idefics3's `get_image_features` drops all-zero padding
@@ -109,10 +146,9 @@ def image_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tensor:
     inner = inner_model(model)
     if hasattr(inner, "connector") and hasattr(inner, "vision_model"):
         return _idefics_features(inner, kwargs["pixel_values"], kwargs.get("pixel_attention_mask"))
-    if hasattr(inner, "visual") and "image_grid_thw" in kwargs:
+    if hasattr(inner, "visual") and grid:
         pixels = kwargs["pixel_values"].to(inner.visual.dtype)
-        out = inner.visual(pixels, grid_thw=kwargs["image_grid_thw"], return_dict=True)
-        return out.pooler_output
+        return inner.visual(pixels, **grid, return_dict=True).pooler_output
     if hasattr(inner, "multi_modal_projector") and hasattr(inner.config, "vision_feature_select_strategy"):
         return _llava_features(inner, kwargs["pixel_values"])
     out = inner.get_image_features(**kwargs, return_dict=True)
@@ -225,16 +261,13 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
     config = model.config
     vision = getattr(config, "vision_config", None) or config
     inner = inner_model(model)
-    if hasattr(inner, "visual"):  # qwen2-vl: flattened patches of a fixed grid
+    grid = fixed_grid(model)
+    if grid is not None:  # qwen2-vl: one image's flattened patches, at the fixed grid
         channels = int(getattr(vision, "in_channels", 3))
         patch = int(vision.patch_size)
         temporal = int(getattr(vision, "temporal_patch_size", 1))
-        merge = int(getattr(vision, "spatial_merge_size", 1))
-        side = 2 * merge  # the smallest grid the merger takes with more than one token
-        return (
-            InputSpec("pixel_values", (side * side, channels * temporal * patch * patch), "float", "float32"),
-            InputSpec("image_grid_thw", (1, 3), f"grid:1,{side},{side}"),
-        )
+        count = grid[0] * grid[1] * grid[2]
+        return (InputSpec("pixel_values", (count, channels * temporal * patch * patch), "float", "float32"),)
     channels = int(getattr(vision, "num_channels", 3) or 3)
     size = int(getattr(vision, "image_size", 224))
     if hasattr(inner, "connector"):  # idefics3 / smolvlm: (batch, images, C, H, W) and a pixel mask

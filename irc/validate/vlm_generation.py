@@ -55,6 +55,7 @@ def make_prompt(parts: list[Traced], seed: int = 11) -> Prompt:
     from irc.frontend.vision_language import (
         EMBED,
         VISION,
+        fixed_grid,
         image_token_id,
         mrope,
         reads_token_types,
@@ -82,6 +83,7 @@ def make_prompt(parts: list[Traced], seed: int = 11) -> Prompt:
     image_positions = (ids == token).long()
     if mrope(model):
         extra["mm_token_type_ids"] = image_positions
+        extra["image_grid_thw"] = torch.tensor([fixed_grid(model)] * len(images))
     if reads_token_types(model):
         extra["token_type_ids"] = token_types(model, ids, prompt=True)
     return Prompt(ids, mask, images, extra)
@@ -185,7 +187,7 @@ class Positions:
         self.delta: torch.Tensor | None = None
         self.prompt_rows: torch.Tensor | None = None
         if mrope(model):
-            grids = torch.cat([image["image_grid_thw"] for image in prompt.images])
+            grids = prompt.extra["image_grid_thw"]
             rows, delta = inner_model(model).get_rope_index(
                 prompt.input_ids,
                 mm_token_type_ids=prompt.extra["mm_token_type_ids"],
