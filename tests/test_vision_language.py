@@ -82,6 +82,32 @@ CONFIGS: dict[str, dict[str, Any]] = {
         projection_dim=32,
         tie_word_embeddings=False,
     ),
+    # Patches of a 4x4 grid (merged 2x2 into 4 image tokens) and 3-D rotary positions.
+    "qwen2_vl": dict(
+        text_config=dict(
+            _TEXT,
+            model_type="qwen2_vl_text",
+            initializer_range=0.5,
+            tie_word_embeddings=False,
+            rope_parameters=dict(rope_type="default", mrope_section=[1, 1, 2], rope_theta=10000.0),
+        ),
+        vision_config=dict(
+            depth=2,
+            embed_dim=32,
+            hidden_size=32,
+            num_heads=4,
+            patch_size=4,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            in_channels=3,
+            image_size=16,  # a 4x4 patch grid (irc's default image side is 448 pixels)
+        ),
+        image_token_id=IMAGE_TOKEN,
+        video_token_id=97,
+        vision_start_token_id=96,
+        vision_end_token_id=95,
+        tie_word_embeddings=False,
+    ),
 }
 """Tiny configs of the families tested: text hidden size 32, vocab 99, images 32x32."""
 
@@ -94,10 +120,11 @@ INIT: dict[str, dict[str, Any]] = {
     # outweighs the rest and greedy decoding repeats it, so the test model's are untied.
     "gemma3": {},
     "paligemma": {},
+    "qwen2_vl": {},
 }
 SEEDS = {"gemma3": 1}
 """Seeds whose tiny model decodes many distinct tokens (seed 0 elsewhere)."""
-FAST = {"llava", "idefics3", "gemma3", "paligemma"}
+FAST = {"llava", "idefics3", "gemma3", "paligemma", "qwen2_vl"}
 ATOL = 1e-3
 
 
@@ -171,6 +198,9 @@ def test_family_inputs(tmp_path: Path) -> None:
 
     idefics = {c.name: [s.name for s in c.inputs] for c in components(load(tiny_vlm("idefics3"), TASK))}
     assert idefics[VISION] == ["pixel_values", "pixel_attention_mask"]
+    qwen = {c.name: c.inputs for c in components(load(tiny_vlm("qwen2_vl"), TASK))}
+    assert [(s.name, s.axes) for s in qwen[VISION]] == [("pixel_values", (16, 96))]  # a 4x4 grid
+    assert [s.axes for s in qwen[DECODER] if s.name == "position_ids"] == [(4, "batch", "sequence")]
     for model_type in ("gemma3", "paligemma"):
         gemma = {c.name: [s.name for s in c.inputs] for c in components(load(tiny_vlm(model_type), TASK))}
         assert gemma[DECODER][:4] == ["inputs_embeds", "attention_mask", "position_ids", "token_type_ids"]

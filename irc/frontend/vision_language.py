@@ -102,13 +102,22 @@ class VisionModule(TaskModule):
         return (features,)
 
 
+GRID_IMAGE_SIZE = 448
+"""Image side, in pixels, of a qwen2-vl-style vision encoder whose config names none (its
+processor takes any size; 448 gives Qwen2-VL a 32x32 patch grid, 256 image tokens)."""
+
+
 def fixed_grid(model: Any) -> tuple[int, int, int] | None:
-    """The (temporal, height, width) patch grid a qwen2-vl-style vision encoder is exported at:
-    the smallest square the patch merger takes with more than one token (None: no grid)."""
+    """The (temporal, height, width) patch grid a qwen2-vl-style vision encoder is exported at: a
+    square image of the vision config's `image_size` (else `GRID_IMAGE_SIZE`) pixels, its side in
+    patches a multiple of the merge size (None: the model has no grid)."""
     inner = inner_model(model)
     if not hasattr(inner, "visual"):
         return None
-    side = 2 * int(getattr(inner.visual.config, "spatial_merge_size", 1))
+    config = inner.visual.config
+    merge = int(getattr(config, "spatial_merge_size", 1))
+    pixels = int(getattr(config, "image_size", None) or GRID_IMAGE_SIZE)
+    side = max(merge, pixels // int(config.patch_size) // merge * merge)
     return (1, side, side)
 
 
