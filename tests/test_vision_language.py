@@ -124,7 +124,7 @@ INIT: dict[str, dict[str, Any]] = {
 }
 SEEDS = {"gemma3": 1}
 """Seeds whose tiny model decodes many distinct tokens (seed 0 elsewhere)."""
-FAST = {"llava", "idefics3", "gemma3", "paligemma", "qwen2_vl"}
+FAST = {"llava", "idefics3", "gemma3", "qwen2_vl"}
 ATOL = 1e-3
 
 
@@ -172,7 +172,7 @@ def test_names_and_dims(tmp_path: Path) -> None:
     files = result.artifacts
     vision = ort.InferenceSession(str(files[VISION]), providers=["CPUExecutionProvider"])
     assert [(i.name, i.shape) for i in vision.get_inputs()] == [("pixel_values", ["batch", 3, 32, 32])]
-    assert [(o.name, o.shape) for o in vision.get_outputs()] == [("image_features", ["16*batch", 32])]
+    assert [(o.name, o.shape) for o in vision.get_outputs()] == [("image_features", ["16 * batch", 32])]
     embed = ort.InferenceSession(str(files[EMBED]), providers=["CPUExecutionProvider"])
     assert [i.name for i in embed.get_inputs()] == ["input_ids"]
     assert [o.name for o in embed.get_outputs()] == ["inputs_embeds"]
