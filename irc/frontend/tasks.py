@@ -362,7 +362,8 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
     if text and pixels and _image_tokens(config):
         raise TaskError(
             f"{head.__name__} takes images as features placed at image tokens in input_ids "
-            "(image-text-to-text), which is not an irc task yet"
+            f"(image-text-to-text): irc exports such a model's generation head with {IMAGE_TEXT_TASK}, as "
+            "three models"
         )
     specs: list[InputSpec] = []
     if text:
