@@ -5,12 +5,15 @@ idefics3 / smolvlm...) reads images as features placed at image tokens of the pr
 is three models, named as Hugging Face's ONNX VLM folders name them:
 
 - `vision_encoder`: `pixel_values` and what the processor adds for the family
-  (`pixel_attention_mask` for idefics3 / smolvlm, `image_grid_thw` for qwen2-vl) -> `image_features`,
-  already projected to the text hidden size, one row per image token (`image_tokens`, hidden);
+  (`pixel_attention_mask` for idefics3 / smolvlm) -> `image_features`, already projected to the
+  text hidden size, one row per image token, image after image; qwen2-vl takes one image's
+  flattened patches at a fixed grid (`fixed_grid`), its grid-derived inputs computed outside the
+  trace;
 - `embed_tokens`: `input_ids` -> `inputs_embeds`;
-- `decoder_model_merged`: `inputs_embeds`, `attention_mask`, `position_ids` (and `token_type_ids`
-  where the model reads image blocks from them: gemma3) and `past_key_values.{i}.key/value`,
-  which may be empty -> `logits`, `present.{i}.key/value`.
+- `decoder_model_merged`: `inputs_embeds`, `attention_mask`, `position_ids` (qwen2-vl: 4 rows,
+  text then its 3-D rotary positions), `token_type_ids` where the model reads them (gemma3's image
+  blocks, paligemma's prefix) and `past_key_values.{i}.key/value`, which may be empty ->
+  `logits`, `present.{i}.key/value`.
 
 The caller merges between the second and third: the rows of `image_features` replace, in order,
 the embeddings at the positions where `input_ids` holds the image token (README).
