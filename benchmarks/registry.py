@@ -41,7 +41,8 @@ def _cells_of(model_type: str) -> tuple[list[str], list[str]]:
     """The irc tasks with a head for `model_type`, and those refused for inputs irc cannot make."""
     from irc.errors import TaskError
     from irc.frontend.heads import head_class
-    from irc.frontend.tasks import TASKS, _inputs_of, _why_no_past
+    from irc.frontend.inputs import inputs_of
+    from irc.frontend.tasks import TASKS, _why_no_past
 
     config = _default_config(model_type)
     mine: list[str] = []
@@ -54,7 +55,7 @@ def _cells_of(model_type: str) -> tuple[list[str], list[str]]:
             if spec.with_past and (config is None or _why_no_past(model_type, name, head, config)):
                 continue
             if config is not None:
-                _inputs_of(model_type, name, config, head)
+                inputs_of(model_type, name, config, head)
         except TaskError as exc:
             if "cannot make an input" in str(exc) or "not an irc task yet" in str(exc):
                 refused.append(f"{name} ({exc})")

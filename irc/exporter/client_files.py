@@ -39,6 +39,7 @@ TOKENIZER_FILES = (
     "target.spm",
     "preprocessor_config.json",
     "processor_config.json",
+    "video_preprocessor_config.json",  # qwen2-vl's processor reads it beside the image one
     "chat_template.json",
     "chat_template.jinja",
 )

@@ -98,6 +98,8 @@ def _fill(
         return patches
     if spec.kind == "audio":
         return make_waveform(shape, gen)
+    if spec.kind in ("ones", "zeros"):  # a vision-language model's pixel mask, its token types
+        return getattr(torch, spec.kind)(shape, dtype=getattr(torch, spec.dtype))
     raise ValueError(f"input kind {spec.kind!r} has no generator")
 
 

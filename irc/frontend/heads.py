@@ -11,7 +11,6 @@ from irc.errors import TaskError
 OTHER_TASKS: dict[str, str] = {
     "MODEL_FOR_TEXT_TO_SPECTROGRAM_MAPPING_NAMES": "text-to-spectrogram",
     "MODEL_FOR_TEXT_TO_WAVEFORM_MAPPING_NAMES": "text-to-waveform",
-    "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES": "image-text-to-text",
     "MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES": "image-text-to-text",
     "MODEL_FOR_VISUAL_QUESTION_ANSWERING_MAPPING_NAMES": "visual-question-answering",
 }

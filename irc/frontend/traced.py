@@ -88,6 +88,10 @@ def trace_components(
         from irc.frontend.seq2seq import components
 
         parts = [(c.name, c.inputs, c.wrap) for c in components(loaded)]
+    elif loaded.task.name == "image-text-to-text-with-past":
+        from irc.frontend.vision_language import components as vlm_components
+
+        parts = [(c.name, c.inputs, c.wrap) for c in vlm_components(loaded)]
     else:
         parts = [("model", loaded.inputs, None)]
     names = [name for name, _, _ in parts]

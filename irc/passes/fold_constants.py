@@ -107,7 +107,9 @@ def _evaluate(node: Node) -> list[Any]:
             result = get_op(node.op).target(*map_args(node.args, data), **map_args(node.kwargs, data))
     except Exception as exc:  # any torch error: the user needs the node, not the torch stack
         raise IRError(f"{node.op} at {node.provenance} failed on its constant inputs: {exc}") from exc
-    results = [result] if len(node.outputs) == 1 else list(result)[: len(node.outputs)]
+    # A list-returning op (unbind) with one output still returns a list.
+    single = len(node.outputs) == 1 and isinstance(result, torch.Tensor)
+    results = [result] if single else list(result)[: len(node.outputs)]
     if len(results) < len(node.outputs):
         raise IRError(
             f"{node.op} at {node.provenance} returned {len(results)} of {len(node.outputs)} results"

@@ -34,6 +34,10 @@ def _expected_generation(parts: list[Traced], new_tokens: int = GENERATED_TOKENS
     from irc.validate.generate import left_padded_prompt
 
     first = parts[0]
+    if first.loaded.task.name == "image-text-to-text-with-past":
+        from irc.validate.vlm_generation import expected_generation
+
+        return expected_generation(parts, new_tokens)  # type: ignore[return-value]
     model = first.loaded.module
     if len(parts) == 1:
         pad = generation_settings(model).pad
@@ -60,6 +64,10 @@ def check_generation(
     disagrees is the one reported."""
     from irc.validate.generate import GenerationResult, greedy_decode, greedy_decode_seq2seq
 
+    if parts[0].loaded.task.name == "image-text-to-text-with-past":
+        from irc.validate import vlm_generation
+
+        return vlm_generation.check_generation(parts, runners, atol, expected)
     want = _expected_generation(parts) if expected is None else expected
     # generate() stops early when every row has ended; the loops still run the full length.
     new_tokens = GENERATED_TOKENS

@@ -53,6 +53,7 @@ def add_case(
 def all_cases() -> list[Case]:
     from tests.backends import (  # noqa: F401
         cases_audio,
+        cases_bucketize,
         cases_conv,
         cases_create,
         cases_math,

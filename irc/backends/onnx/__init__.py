@@ -52,7 +52,9 @@ class OnnxBackend(Backend):
     Options = OnnxOptions
     default_pipeline = "simplify,dce,cse,fold-constants"
     default_opset = DEFAULT_OPSET
-    ort_pipeline = default_pipeline + ",fuse-gelu,ort-norm,ort-rotary,ort-gqa,ort-fusions,pack-projections,dce"
+    ort_pipeline = (
+        default_pipeline + ",fuse-gelu,ort-norm,ort-rotary,ort-gqa,ort-fusions,pack-projections,dce"
+    )
     """The default pipeline with the rewrites into com.microsoft ops (`ort_fusions=True`)."""
 
     def pipeline(self, options: OnnxOptions) -> str:

@@ -35,6 +35,7 @@ def lowerings() -> dict[str, Emitter]:
 # decorator exists, makes the table complete for anyone who imports this module.
 from irc.backends.onnx import (  # noqa: E402, F401
     ops_audio,
+    ops_bucketize,
     ops_conv,
     ops_create,
     ops_math,
