@@ -47,8 +47,13 @@ class PackedWeights:
     def load(self) -> Any:
         import torch
 
+        from irc.memory import page_out_tensors
+
         tensors = [p.tensor() for p in self.parts]
-        return torch.cat([t.t() if self.transpose else t for t in tensors], dim=-1)
+        packed = torch.cat([t.t() if self.transpose else t for t in tensors], dim=-1)
+        # The parts are read once, here: hand their checkpoint pages back, as the writer does.
+        page_out_tensors(tensors)
+        return packed
 
 
 class PackedAttention(RewritePattern):
