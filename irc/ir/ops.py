@@ -144,6 +144,40 @@ register_op(
 )
 
 
+def _attention(x: Any, weight: Any, bias: Any = None, mask: Any = None, *, num_heads: int, scale: float) -> Any:
+    import torch
+
+    qkv = torch.nn.functional.linear(x, weight.t(), bias)
+    batch, sequence, _ = x.shape
+    q, k, v = (t.reshape(batch, sequence, num_heads, -1).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
+    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, mask, scale=scale)
+    return out.transpose(1, 2).reshape(batch, sequence, -1)
+
+
+register_op(
+    "irc.attention",
+    _attention,
+    doc="self-attention of x [B, S, D] with packed projections weight [D, 3*N*H], bias [3*N*H] and an "
+    "optional mask [B or 1, 1, S or 1, S] (bool, True attends, or additive): ORT's Attention",
+)
+
+
+def _skip_layer_norm(
+    x: Any, skip: Any, gamma: Any, beta: Any = None, bias: Any = None, *, epsilon: float
+) -> Any:
+    import torch
+
+    total = x + skip if bias is None else x + bias + skip
+    return torch.nn.functional.layer_norm(total, (total.shape[-1],), gamma, beta, epsilon)
+
+
+register_op(
+    "irc.skip_layer_norm",
+    _skip_layer_norm,
+    doc="layer_norm(x + bias + skip) over the last dim: ORT's SkipLayerNormalization",
+)
+
+
 def _grouped_mm(input: Any, weight: Any, offs: Any) -> Any:
     """Rows `offs[i - 1]:offs[i]` of `input` times `weight[i]`; rows past `offs[-1]` are zero."""
     output = input.new_zeros(input.size(0), weight.size(2))

@@ -8,9 +8,9 @@ backend's `ort_fusions` option puts this pass in its pipeline (after `fuse-gelu`
 GPT-2's written-out GELU into the `aten.gelu` matched here). Each rewrite is exact: the fused op
 computes what the ops it replaces compute.
 
-Attention becomes MultiHeadAttention in `irc.passes.ort_attention`. Not fused, on purpose:
-`aten.add` + `aten.layer_norm` into SkipLayerNormalization, which ONNX Runtime already does at
-load from the standard ops (the backend writes the value_info it needs).
+Encoder self-attention becomes ORT's Attention over packed QKV weights, and a residual add +
+LayerNorm SkipLayerNormalization, in `irc.passes.ort_encoder`; other attention becomes
+MultiHeadAttention in `irc.passes.ort_attention`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from irc.ir.core import Arg, Node, Value
 from irc.passes.match import check_args, check_type, check_uses, get_arg, producer
 from irc.passes.ort_attention import MultiHeadAttention
+from irc.passes.ort_encoder import PackedAttention, SkipLayerNorm
 from irc.passes.rewriter import PROVENANCE, PatternRewriter, RewritePass, RewritePattern
 
 GELU_OPS = {"tanh": "irc.fast_gelu", "none": "irc.bias_gelu"}
@@ -89,7 +90,8 @@ def _is_row(bias: Arg, x: Value) -> bool:
 @dataclass(frozen=True)
 class OrtFusions(RewritePass):
     """Rewrite ops into ONNX Runtime's com.microsoft kernels (irc.fast_gelu, irc.bias_gelu,
-    irc.multi_head_attention)."""
+    irc.attention, irc.multi_head_attention, irc.skip_layer_norm)."""
 
     name = "ort-fusions"
-    patterns = (GeluWithBias(), MultiHeadAttention())
+    # PackedAttention first: it takes the encoders' self-attention, MultiHeadAttention the rest.
+    patterns = (GeluWithBias(), PackedAttention(), MultiHeadAttention(), SkipLayerNorm())

@@ -34,6 +34,6 @@ def test_ort_fusions_preserve_outputs(
     ops = graph.ops()
     layers = traced.loaded.config.num_hidden_layers
     assert "aten.scaled_dot_product_attention" not in ops and "aten.gelu" not in ops
-    assert sum(n.op == "irc.multi_head_attention" for n in graph.nodes) == layers
+    assert sum(n.op in ("irc.multi_head_attention", "irc.attention") for n in graph.nodes) == layers
     torch.testing.assert_close(interpret(graph, inputs), expected, atol=1e-6, rtol=1e-5)
     assert not PassManager("ort-fusions").run(graph).changed
