@@ -23,19 +23,10 @@ _ONE_HOT = (
     "transient-global attention sizes aten.one_hot with a plain int (the number of global blocks), which "
     "torch.export bakes at the traced length without a guard: the artifact is wrong at other lengths"
 )
-_SYM_MAX = (
-    "a sliding-window cache bounds its length with sym_max(past + sequence, window), which the trace has "
-    "no op for (ops helper: sym_min/sym_max in traces)"
-)
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
     **{
         ("longt5+transient-global", task): _ONE_HOT
         for task in ("default", "seq2seq-lm", "seq2seq-lm-with-past")
-    },
-    **{
-        (variant, task): _SYM_MAX
-        for variant in ("mistral+sliding-window", "qwen2+sliding-window")
-        for task in ("default-with-past", "causal-lm-with-past")
     },
 }
 """Cells that fail on the ONNX backend today, with why: tests/test_coverage.py marks them

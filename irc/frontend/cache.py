@@ -21,11 +21,26 @@ TOTAL = "past_sequence + sequence"
 
 
 def build_cache(config: Any, flat: tuple[torch.Tensor, ...]) -> Any:
-    """A DynamicCache holding `flat` = (key0, value0, key1, value1, ...)."""
+    """A DynamicCache holding `flat` = (key0, value0, key1, value1, ...), every layer a full one.
+
+    A sliding-window (or chunked) layer keeps only its last `window - 1` tokens, so its length is
+    min(past + sequence, window - 1) and its mask offset max(past - window + 1, 0): Python branches
+    on the past length that torch.export would bake at the traced length. A full layer keeps the
+    whole past; the model's mask still applies the window (it is built from the config, not from
+    the cache), so attention is the same and the artifact's present grows like any other's.
+    """
     from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
 
     pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
-    return DynamicCache(pairs, config=config)
+    cache = DynamicCache(config=config)
+    if len(cache.layers) < len(pairs):  # layers made lazily: they are full ones
+        return DynamicCache(pairs, config=config)
+    for i, (key, value) in enumerate(pairs):
+        if getattr(cache.layers[i], "is_sliding", False):
+            cache.layers[i] = DynamicLayer()
+        cache.layers[i].update(key, value)
+    return cache
 
 
 def cache_keyword(model: Any) -> str:
