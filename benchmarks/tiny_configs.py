@@ -177,7 +177,12 @@ def _keep_kinds(value: list[Any], layers: int) -> list[Any]:
 
 
 def _rope(out: dict[str, Any]) -> None:
-    """Multimodal rotary sections (`mrope_section`) must sum to half the shrunk head size."""
+    """Multimodal rotary sections (`mrope_section`) must sum to half the shrunk head size; rotary
+    parameters kept per layer kind but left empty by the defaults (Cohere Compass's) get the
+    default rotation for each kind."""
+    if out.get("rope_parameters") == {} and isinstance(out.get("layer_types"), list):
+        default = {"rope_type": "default", "rope_theta": 10000.0}
+        out["rope_parameters"] = {kind: dict(default) for kind in out["layer_types"]}
     rope = out.get("rope_parameters") or out.get("rope_scaling")
     if not isinstance(rope, dict) or not isinstance(rope.get("mrope_section"), list):
         return
@@ -241,7 +246,26 @@ def tiny_model(model_type: str, task: str, seed: int = 0, **overrides: Any) -> A
     try:
         return auto.from_config(config).eval()
     except Exception as exc:  # noqa: BLE001
-        raise TinyConfigError(f"{TASKS[task].auto_class}.from_config fails: {_line(exc)}") from exc
+        either = (
+            " (so does transformers' unshrunk default config)" if _default_fails(model_type, auto) else ""
+        )
+        raise TinyConfigError(f"{TASKS[task].auto_class}.from_config fails{either}: {_line(exc)}") from exc
+
+
+def _default_fails(model_type: str, auto: Any) -> bool:
+    """Whether the type's own default config fails to build too (on the meta device: no memory),
+    which says the failure is the type's defaults, not the shrink."""
+    import torch
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.for_model(model_type)
+        config.architectures = []
+        with torch.device("meta"):
+            auto.from_config(config)
+    except Exception:  # noqa: BLE001 - any failure counts
+        return True
+    return False
 
 
 def _line(exc: BaseException) -> str:
