@@ -60,6 +60,11 @@ def returned_cache(out: Any) -> Any:
 
 def flatten_cache(cache: Any) -> list[torch.Tensor]:
     """(key0, value0, key1, value1, ...) of a returned cache."""
+    cross = getattr(cache, "cross_attention_cache", None)
+    if cross is not None and not any(getattr(layer, "is_initialized", False) for layer in cross.layers):
+        # A decoder-only model that makes an EncoderDecoderCache whatever its config (RoCBert's)
+        # leaves the cross-attention half empty: its cache is the self-attention half.
+        cache = cache.self_attention_cache
     layers = getattr(cache, "layers", None)
     if layers is None:
         raise TraceError(f"the model returned a {type(cache).__name__} cache, which irc cannot flatten yet.")
