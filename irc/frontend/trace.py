@@ -20,6 +20,7 @@ import torch
 from irc.errors import TraceError
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
 from irc.frontend.loading import LoadedModel
+from irc.frontend.outputs import no_outputs
 from irc.frontend.tasks import InputSpec
 from irc.frontend.ties import find_tie_groups, repoint_tied_uses
 from irc.ir.core import Graph, Node, Param, Value
@@ -76,6 +77,7 @@ class TaskModule(torch.nn.Module):
         self.wanted = wanted
         self.past_count = past_count
         self.recorded: list[str] = []
+        self.returned: list[str] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -89,6 +91,7 @@ class TaskModule(torch.nn.Module):
         if self.past_count:
             kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:])
         out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
+        self.returned = [k for k in out if out[k] is not None]  # what it has, when none is wanted
         names = [k for k in self.wanted if k in out and out[k] is not None]
         values = [out[k] for k in names]
         if self.past_count:
@@ -147,10 +150,7 @@ def trace(
             f"{_first_line(exc)}. Try another --sequence-length/--batch-size, or report the model type."
         ) from exc
     if not returned:
-        raise TraceError(
-            f"{loaded.model_type} returned none of the outputs of {loaded.task.name} "
-            f"({', '.join(loaded.task.outputs)}); is this the right task for the checkpoint?"
-        )
+        raise TraceError(no_outputs(loaded, wrapper, args))
     graph = _Importer(program, specs, returned, loaded).run()
     graph.metadata.update({"model_type": loaded.model_type, "task": loaded.task.name})
     return graph
