@@ -79,6 +79,14 @@ def flatten_cache(cache: Any) -> list[torch.Tensor]:
                 "not a key/value pair; irc exports a cache of per-layer keys and values only, so this "
                 "model cannot export with past yet (export it without past)."
             )
+        if isinstance(getattr(layer, "indexer_keys", None), torch.Tensor):
+            # Sparse attention with a lightning indexer (DeepSeek V3.2, Mistral Large 4) caches
+            # the indexer's keys too: a third per-token state irc has no input or output for.
+            raise TraceError(
+                f"layer {i} of the model's {type(cache).__name__} is a {type(layer).__name__}, which keeps "
+                "indexer keys beside its keys and values; irc exports a cache of per-layer keys and values "
+                "only, so this model cannot export with past yet (export it without past)."
+            )
         flat.extend((keys, values))
     return flat
 
