@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-WIDTH, FFN, LAYERS, HEADS, VOCAB, POSITIONS, IMAGE = 32, 64, 2, 4, 128, 128, 32
+WIDTH, FFN, LAYERS, HEADS, VOCAB, POSITIONS, IMAGE, WINDOW = 32, 64, 2, 4, 128, 128, 32, 8
 
 _WIDTHS = {
     "hidden_size",
@@ -126,6 +126,9 @@ def _shrink_int(key: str, value: int, values: dict[str, Any]) -> int:
         return min(value, VOCAB)
     if key in ("image_size", "input_size"):
         return min(value, IMAGE)
+    if key == "attention_window":
+        # Longformer pads every input to a multiple of its window (512): past the shrunk positions.
+        return min(value, WINDOW)
     if key == "patch_size":
         return min(value, 8)
     if key in ("n_shared_experts", "n_group", "topk_group", "first_k_dense_replace"):
@@ -138,6 +141,8 @@ def _shrink_stages(key: str, value: list[int]) -> list[int]:
     widths 8, 16, 32... and heads 1, 2, 4... so that each stage's width still divides."""
     if key == "depths":
         return [min(v, 1) for v in value]
+    if key == "attention_window":
+        return [min(v, WINDOW) for v in value]
     if key in ("hidden_sizes", "embed_dims", "dims"):
         return [min(v, 8 * 2**i) for i, v in enumerate(value)]
     if key in _HEADS:

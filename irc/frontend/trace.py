@@ -19,6 +19,7 @@ import torch
 
 from irc.errors import TraceError
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
+from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
 from irc.frontend.tasks import InputSpec
@@ -140,7 +141,7 @@ def trace(
     )
     args = tuple(dummy[s.name] for s in specs)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), export_friendly(loaded.module.config):
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
             returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = _functionalize(program)
@@ -291,7 +292,7 @@ def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     # Callers end the sentence themselves.
-    return text[0].rstrip(".") if text else type(exc).__name__
+    return (text[0].strip().rstrip(".") if text else type(exc).__name__) + raised_at(exc)
 
 
 class _Importer:
