@@ -92,6 +92,10 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     if "head_dim" in out and out["head_dim"] is None:
         # Some attention classes read head_dim straight from the config (Ministral's).
         out["head_dim"] = WIDTH // HEADS
+    stride, patch = out.get("output_stride"), out.get("patch_size")
+    if isinstance(out.get("image_size"), int) and isinstance(stride, int) and isinstance(patch, int):
+        # MobileViT unfolds patches of its last feature map, `output_stride` times smaller than the image.
+        out["image_size"] = max(out["image_size"], stride * patch)
     _per_layer_lists(out, values)
     _drop_stage_picks(out, values)
     _rope(out)

@@ -393,4 +393,4 @@ def cumsum(g: Builder, node: Node, self: Value, dim: int, *, dtype: Arg = None) 
 
 
 # Op modules added after registry.py's import list was written register through this import.
-from irc.backends.onnx import ops_moe, ops_scatter, ops_stats  # noqa: E402, F401
+from irc.backends.onnx import ops_fold, ops_moe, ops_scatter, ops_stats  # noqa: E402, F401
