@@ -30,14 +30,16 @@ def build_cache(config: Any, flat: tuple[torch.Tensor, ...]) -> Any:
     the cache), so attention is the same and the artifact's present grows like any other's.
     """
     from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
     pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
     cache = DynamicCache(config=config)
     if len(cache.layers) < len(pairs):  # layers made lazily: they are full ones
         return DynamicCache(pairs, config=config)
     for i, (key, value) in enumerate(pairs):
-        if getattr(cache.layers[i], "is_sliding", False):
+        # Exactly the sliding class: a layer that also keeps other state (a hybrid's conv state)
+        # stays what the model made.
+        if type(cache.layers[i]) is DynamicSlidingWindowLayer:
             cache.layers[i] = DynamicLayer()
         cache.layers[i].update(key, value)
     return cache
