@@ -13,6 +13,11 @@ irc task, as tiny models shrunk generically from their default configs (benchmar
 `--anchor` also runs transformers' own ONNX exporter on each cell, checked at the same new shapes;
 `--sample N --seed S` runs a seeded sample of N cells. Each cell has `--timeout` seconds before its
 worker is killed and replaced. `--failures FILE` writes one line per failed irc cell.
+
+The full registry takes hours: run it in shards, each resumable, then merge them into one report:
+
+    python benchmarks/coverage.py --registry --anchor --shard K/N --results DIR   (K = 1..N)
+    python benchmarks/coverage.py --registry --merge DIR                          (docs/coverage.md)
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from multiprocessing import get_context
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -36,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # inherit this sys.path from the parent.
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.shards import ResultLog, merged, parse_shard, shard_of  # noqa: E402
 from tests.coverage_cells import KNOWN_FAILURES, CellResult, cells, run_cell  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "docs" / "coverage.md"
@@ -54,13 +60,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         todo = sample(todo, args.sample, args.seed) if args.sample else todo
     else:
         todo = _select(cells(), args.only)
+    if args.merge:
+        return _merge(args, todo, later, _command_line(argv))
+    todo = shard_of(todo, *args.shard) if args.shard else todo
     if not todo or not backends:
         print("nothing to run", file=sys.stderr)
         return 2
     command = _command_line(argv)
     started = time.perf_counter()
     columns = backends + (["transformers-onnx"] if args.anchor else [])
-    results = run_all(todo, columns, args.jobs, args.timeout, args.registry)
+    log = ResultLog(args.results, *(args.shard or (1, 1))) if args.results else None
+    done = log.done() if log else set()
+    results = (log.results if log else []) + run_all(
+        todo, columns, args.jobs, args.timeout, args.registry, skip=done, on_result=log and log.append
+    )
     wall = time.perf_counter() - started
     if args.failures:
         _write_failures(args.failures, results, backends)
@@ -70,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = render_registry(results, todo, columns, later, command, args.jobs, wall)
     else:
         text = render(results, todo, columns, command, args.jobs, wall)
-    partial = args.only or (args.registry and args.sample)
+    partial = args.only or (args.registry and args.sample) or args.shard
     output = args.output or (None if partial else DEFAULT_OUTPUT)
     if output is None:
         print(text)
@@ -82,6 +95,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         passed = sum(r.passed for r in results if r.backend == backend)
         print(f"{backend}: {passed}/{len(todo)} cells passed")
     return 0 if all(r.passed for r in results) else 1
+
+
+def _merge(
+    args: argparse.Namespace, todo: list[tuple[str, str]], later: dict[str, list[str]], command: str
+) -> int:
+    """One report of every shard in `--merge DIR` (docs/coverage.md unless `--output`)."""
+    from benchmarks.registry_report import render_registry
+
+    results, covered, columns = merged(args.merge, todo)
+    wall = sum(r.seconds for r in results)
+    text = render_registry(results, covered, columns, later, command, args.jobs, wall)
+    output = args.output or DEFAULT_OUTPUT
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    if args.failures:
+        _write_failures(args.failures, results, [c for c in columns if c != "transformers-onnx"])
+    print(f"wrote {output}: {len(covered)} of {len(todo)} cells from {args.merge}")
+    return 0
 
 
 def _write_failures(path: Path, results: list[CellResult], backends: list[str]) -> None:
@@ -109,9 +140,18 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per cell (default 300)")
     parser.add_argument("--failures", type=Path, help="write failed cells here, one per line")
+    parser.add_argument("--shard", help="run the K-th of N interleaved shards of the cells (K/N)")
+    parser.add_argument(
+        "--results", type=Path, help="append each finished cell to DIR/shard-K-of-N.jsonl; resume"
+    )
+    parser.add_argument("--merge", type=Path, metavar="DIR", help="write one report of DIR's shard results")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    try:
+        args.shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
 
 
@@ -219,10 +259,14 @@ def run_all(
     jobs: int,
     timeout: float = 300.0,
     registry: bool = False,
+    skip: set[tuple[str, str, str]] | None = None,
+    on_result: Callable[[CellResult], Any] | None = None,
 ) -> list[CellResult]:
-    """Every cell on every backend in `jobs` spawned workers, each cell within `timeout` seconds;
-    progress on stdout."""
-    work = [(m, t, b) for m, t in todo for b in backends]
+    """Every cell on every backend in `jobs` spawned workers, each cell within `timeout` seconds,
+    but those in `skip` (a resumed shard's); `on_result` sees each as it lands; progress on stdout."""
+    work = [(m, t, b) for m, t in todo for b in backends if (m, t, b) not in (skip or set())]
+    if not work:
+        return []
     print(f"running {len(work)} cells ({len(todo)} per backend: {', '.join(backends)}) on {jobs} workers")
     pending, results = deque(work), []
     workers = [_Worker(os.getpid(), registry) for _ in range(min(jobs, len(work)))]
@@ -235,12 +279,16 @@ def run_all(
             worker = next(w for w in busy if w.conn is conn)
             results.append(_receive(worker))
             _report(len(results), len(work), results[-1])
+            if on_result is not None:
+                on_result(results[-1])
         for i, worker in enumerate(workers):
             if worker.item and time.monotonic() - worker.since > timeout:
                 from benchmarks.registry import timed_out
 
                 results.append(timed_out(worker.item, timeout))
                 _report(len(results), len(work), results[-1])
+                if on_result is not None:
+                    on_result(results[-1])
                 worker.stop(kill=True)
                 workers[i] = _Worker(os.getpid(), registry)
     for worker in workers:

@@ -58,8 +58,8 @@ def _summary(results: list[CellResult], todo: list[tuple[str, str]], columns: li
     lines = [
         "## Summary",
         "",
-        "| column | cells | tiny model builds | exported | validated | timed out |",
-        "|---|---|---|---|---|---|",
+        "| column | cells | tiny model builds | refused (config feature named) | exported | validated | timed out |",
+        "|---|---|---|---|---|---|---|",
     ]
     for column in columns:
         mine = [r for r in results if r.backend == column and r.stage != "skipped"]
@@ -67,7 +67,10 @@ def _summary(results: list[CellResult], todo: list[tuple[str, str]], columns: li
         exported = [r for r in built if r.passed or r.stage == "validate"]
         passed = sum(r.passed for r in mine)
         timeouts = sum(r.stage == "timeout" for r in mine)
-        lines.append(f"| {column} | {len(mine)} | {len(built)} | {len(exported)} | {passed} | {timeouts} |")
+        refused = sum(r.stage == "refused" for r in mine)
+        lines.append(
+            f"| {column} | {len(mine)} | {len(built)} | {refused} | {len(exported)} | {passed} | {timeouts} |"
+        )
     return [*lines, ""]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-WIDTH, FFN, LAYERS, HEADS, VOCAB, POSITIONS, IMAGE = 32, 64, 2, 4, 128, 128, 32
+WIDTH, FFN, LAYERS, HEADS, VOCAB, POSITIONS, IMAGE, WINDOW = 32, 64, 2, 4, 128, 128, 32, 8
 
 _WIDTHS = {
     "hidden_size",
@@ -92,6 +92,10 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     if "head_dim" in out and out["head_dim"] is None:
         # Some attention classes read head_dim straight from the config (Ministral's).
         out["head_dim"] = WIDTH // HEADS
+    stride, patch = out.get("output_stride"), out.get("patch_size")
+    if isinstance(out.get("image_size"), int) and isinstance(stride, int) and isinstance(patch, int):
+        # MobileViT unfolds patches of its last feature map, `output_stride` times smaller than the image.
+        out["image_size"] = max(out["image_size"], stride * patch)
     _per_layer_lists(out, values)
     _drop_stage_picks(out, values)
     _rope(out)
@@ -126,6 +130,9 @@ def _shrink_int(key: str, value: int, values: dict[str, Any]) -> int:
         return min(value, VOCAB)
     if key in ("image_size", "input_size"):
         return min(value, IMAGE)
+    if key == "attention_window":
+        # Longformer pads every input to a multiple of its window (512): past the shrunk positions.
+        return min(value, WINDOW)
     if key == "patch_size":
         return min(value, 8)
     if key in ("n_shared_experts", "n_group", "topk_group", "first_k_dense_replace"):
@@ -138,6 +145,8 @@ def _shrink_stages(key: str, value: list[int]) -> list[int]:
     widths 8, 16, 32... and heads 1, 2, 4... so that each stage's width still divides."""
     if key == "depths":
         return [min(v, 1) for v in value]
+    if key == "attention_window":
+        return [min(v, WINDOW) for v in value]
     if key in ("hidden_sizes", "embed_dims", "dims"):
         return [min(v, 8 * 2**i) for i, v in enumerate(value)]
     if key in _HEADS:
@@ -177,7 +186,12 @@ def _keep_kinds(value: list[Any], layers: int) -> list[Any]:
 
 
 def _rope(out: dict[str, Any]) -> None:
-    """Multimodal rotary sections (`mrope_section`) must sum to half the shrunk head size."""
+    """Multimodal rotary sections (`mrope_section`) must sum to half the shrunk head size; rotary
+    parameters kept per layer kind but left empty by the defaults (Cohere Compass's) get the
+    default rotation for each kind."""
+    if out.get("rope_parameters") == {} and isinstance(out.get("layer_types"), list):
+        default = {"rope_type": "default", "rope_theta": 10000.0}
+        out["rope_parameters"] = {kind: dict(default) for kind in out["layer_types"]}
     rope = out.get("rope_parameters") or out.get("rope_scaling")
     if not isinstance(rope, dict) or not isinstance(rope.get("mrope_section"), list):
         return
@@ -241,7 +255,26 @@ def tiny_model(model_type: str, task: str, seed: int = 0, **overrides: Any) -> A
     try:
         return auto.from_config(config).eval()
     except Exception as exc:  # noqa: BLE001
-        raise TinyConfigError(f"{TASKS[task].auto_class}.from_config fails: {_line(exc)}") from exc
+        either = (
+            " (so does transformers' unshrunk default config)" if _default_fails(model_type, auto) else ""
+        )
+        raise TinyConfigError(f"{TASKS[task].auto_class}.from_config fails{either}: {_line(exc)}") from exc
+
+
+def _default_fails(model_type: str, auto: Any) -> bool:
+    """Whether the type's own default config fails to build too (on the meta device: no memory),
+    which says the failure is the type's defaults, not the shrink."""
+    import torch
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.for_model(model_type)
+        config.architectures = []
+        with torch.device("meta"):
+            auto.from_config(config)
+    except Exception:  # noqa: BLE001 - any failure counts
+        return True
+    return False
 
 
 def _line(exc: BaseException) -> str:

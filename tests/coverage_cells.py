@@ -19,27 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_ONE_HOT = (
-    "transient-global attention sizes aten.one_hot with a plain int (the number of global blocks), which "
-    "torch.export bakes at the traced length without a guard: the artifact is wrong at other lengths"
-)
-_SYM_MAX = (
-    "a sliding-window cache bounds its length with sym_max(past + sequence, window), which the trace has "
-    "no op for (ops helper: sym_min/sym_max in traces)"
-)
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    **{
-        ("longt5+transient-global", task): _ONE_HOT
-        for task in ("default", "seq2seq-lm", "seq2seq-lm-with-past")
-    },
-    **{
-        (variant, task): _SYM_MAX
-        for variant in ("mistral+sliding-window", "qwen2+sliding-window")
-        for task in ("default-with-past", "causal-lm-with-past")
-    },
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 """Cells that fail on the ONNX backend today, with why: tests/test_coverage.py marks them
 xfail(strict=True), so an entry must go as soon as its fix lands (an unexpected pass fails)."""
+
+KNOWN_REFUSALS: dict[tuple[str, str], str] = {
+    ("longt5+transient-global", task): "encoder_attention_type: transient-global"
+    for task in ("default", "seq2seq-lm", "seq2seq-lm-with-past")
+}
+"""Cells irc refuses before tracing (stage `refused`), with the config field the refusal must name:
+transient-global attention one-hot encodes by a block count torch.export fixes at the traced
+length (irc/frontend/unsupported.py)."""
 
 
 @dataclass
@@ -56,8 +46,9 @@ class CellResult:
     atol: float
     reason: str = ""
     stage: str = ""
-    """Where a failure happened: `build` (the tiny model), `export` (trace, passes, lowering) or
-    `validate` (the artifact disagrees); empty when the cell passed."""
+    """Where a failure happened: `build` (the tiny model), `refused` (irc names a config feature it
+    cannot export, before tracing), `export` (trace, passes, lowering) or `validate` (the artifact
+    disagrees); empty when the cell passed."""
 
 
 def cells() -> list[tuple[str, str]]:
@@ -99,6 +90,7 @@ def run_cell(
         seconds = time.perf_counter() - started
         report = getattr(exc, "report", None)
         stage = "validate" if report is not None and stage == "export" else stage
+        stage = "refused" if _refused(exc) else stage
         reason = _reason(exc)
         if stage == "build":
             reason = f"the tiny model does not build: {reason}"
@@ -151,6 +143,13 @@ def _safe_atol(model_type: str, task: str) -> float:
         return expected_atol(model_type, task)
     except Exception:  # an unknown cell still gets a row; its export reports the real error
         return 1e-4
+
+
+def _refused(exc: BaseException) -> bool:
+    """irc said up front that it cannot export the config's feature: a reason, not a failure."""
+    from irc.frontend.unsupported import UnsupportedFeature
+
+    return isinstance(exc, UnsupportedFeature)
 
 
 def _max_diff(report: Any) -> float | None:

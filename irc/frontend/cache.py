@@ -21,11 +21,28 @@ TOTAL = "past_sequence + sequence"
 
 
 def build_cache(config: Any, flat: tuple[torch.Tensor, ...]) -> Any:
-    """A DynamicCache holding `flat` = (key0, value0, key1, value1, ...)."""
+    """A DynamicCache holding `flat` = (key0, value0, key1, value1, ...), every layer a full one.
+
+    A sliding-window (or chunked) layer keeps only its last `window - 1` tokens, so its length is
+    min(past + sequence, window - 1) and its mask offset max(past - window + 1, 0): Python branches
+    on the past length that torch.export would bake at the traced length. A full layer keeps the
+    whole past; the model's mask still applies the window (it is built from the config, not from
+    the cache), so attention is the same and the artifact's present grows like any other's.
+    """
     from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
     pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
-    return DynamicCache(pairs, config=config)
+    cache = DynamicCache(config=config)
+    if len(cache.layers) < len(pairs):  # layers made lazily: they are full ones
+        return DynamicCache(pairs, config=config)
+    for i, (key, value) in enumerate(pairs):
+        # Exactly the sliding class: a layer that also keeps other state (a hybrid's conv state)
+        # stays what the model made.
+        if type(cache.layers[i]) is DynamicSlidingWindowLayer:
+            cache.layers[i] = DynamicLayer()
+        cache.layers[i].update(key, value)
+    return cache
 
 
 def cache_keyword(model: Any) -> str:
@@ -45,6 +62,11 @@ def returned_cache(out: Any) -> Any:
 
 def flatten_cache(cache: Any) -> list[torch.Tensor]:
     """(key0, value0, key1, value1, ...) of a returned cache."""
+    cross = getattr(cache, "cross_attention_cache", None)
+    if cross is not None and not any(getattr(layer, "is_initialized", False) for layer in cross.layers):
+        # A decoder-only model that makes an EncoderDecoderCache whatever its config (RoCBert's)
+        # leaves the cross-attention half empty: its cache is the self-attention half.
+        cache = cache.self_attention_cache
     layers = getattr(cache, "layers", None)
     if layers is None:
         raise TraceError(f"the model returned a {type(cache).__name__} cache, which irc cannot flatten yet.")
@@ -58,6 +80,14 @@ def flatten_cache(cache: Any) -> list[torch.Tensor]:
                 f"layer {i} of the model's {type(cache).__name__} is a {type(layer).__name__}, whose state is "
                 "not a key/value pair; irc exports a cache of per-layer keys and values only, so this "
                 "model cannot export with past yet (export it without past)."
+            )
+        if isinstance(getattr(layer, "indexer_keys", None), torch.Tensor):
+            # Sparse attention with a lightning indexer (DeepSeek V3.2, Mistral Large 4) caches
+            # the indexer's keys too: a third per-token state irc has no input or output for.
+            raise TraceError(
+                f"layer {i} of the model's {type(cache).__name__} is a {type(layer).__name__}, which keeps "
+                "indexer keys beside its keys and values; irc exports a cache of per-layer keys and values "
+                "only, so this model cannot export with past yet (export it without past)."
             )
         flat.extend((keys, values))
     return flat

@@ -19,7 +19,9 @@ import torch
 
 from irc.errors import TraceError
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
+from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
+from irc.frontend.outputs import no_outputs
 from irc.frontend.tasks import InputSpec
 from irc.frontend.ties import find_tie_groups, repoint_tied_uses
 from irc.ir.core import Graph, Node, Param, Value
@@ -76,6 +78,7 @@ class TaskModule(torch.nn.Module):
         self.wanted = wanted
         self.past_count = past_count
         self.recorded: list[str] = []
+        self.returned: list[str] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -89,6 +92,7 @@ class TaskModule(torch.nn.Module):
         if self.past_count:
             kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:])
         out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
+        self.returned = [k for k in out if out[k] is not None]  # what it has, when none is wanted
         names = [k for k in self.wanted if k in out and out[k] is not None]
         values = [out[k] for k in names]
         if self.past_count:
@@ -137,7 +141,7 @@ def trace(
     )
     args = tuple(dummy[s.name] for s in specs)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), export_friendly(loaded.module.config):
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
             returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = _functionalize(program)
@@ -147,10 +151,7 @@ def trace(
             f"{_first_line(exc)}. Try another --sequence-length/--batch-size, or report the model type."
         ) from exc
     if not returned:
-        raise TraceError(
-            f"{loaded.model_type} returned none of the outputs of {loaded.task.name} "
-            f"({', '.join(loaded.task.outputs)}); is this the right task for the checkpoint?"
-        )
+        raise TraceError(no_outputs(loaded, wrapper, args))
     graph = _Importer(program, specs, returned, loaded).run()
     graph.metadata.update({"model_type": loaded.model_type, "task": loaded.task.name})
     return graph
@@ -291,7 +292,7 @@ def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     # Callers end the sentence themselves.
-    return text[0].rstrip(".") if text else type(exc).__name__
+    return (text[0].strip().rstrip(".") if text else type(exc).__name__) + raised_at(exc)
 
 
 class _Importer:

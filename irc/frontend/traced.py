@@ -77,11 +77,13 @@ def trace_components(
     IrcError, raised before anything is traced. `check_loaded(loaded)` runs after loading, before
     tracing (the export flow checks the sequence length against the model's positions there)."""
     from irc.frontend.loading import load
+    from irc.frontend.unsupported import refuse_unsupported
 
     progress = progress or Progress(enabled=False)
     _check_sizes(batch_size, sequence_length)
     with progress.stage("load", str(model) if isinstance(model, (str, Path)) else type(model).__name__):
         loaded = load(model, task, trust_remote_code)
+    refuse_unsupported(loaded.config, loaded.model_type)
     if check_loaded is not None:
         check_loaded(loaded)
     if loaded.task.with_past and getattr(loaded.config, "is_encoder_decoder", False):

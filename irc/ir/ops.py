@@ -144,7 +144,9 @@ register_op(
 )
 
 
-def _attention(x: Any, weight: Any, bias: Any = None, mask: Any = None, *, num_heads: int, scale: float) -> Any:
+def _attention(
+    x: Any, weight: Any, bias: Any = None, mask: Any = None, *, num_heads: int, scale: float
+) -> Any:
     import torch
 
     qkv = torch.nn.functional.linear(x, weight.t(), bias)

@@ -1,4 +1,4 @@
-"""Cases for convolutions, pooling and im2col (ops_conv.py).
+"""Cases for convolutions, pooling, im2col (ops_conv.py) and col2im (ops_fold.py).
 
 Spatial sizes are symbolic (`h`, `w`, `seq`) wherever the op allows, with odd sizes, strides,
 dilations and asymmetric paddings so that an off-by-one in a size rule shows.
@@ -243,4 +243,15 @@ def im2col_strided_dilated(b: GraphMaker) -> None:
         b.op(
             "aten.im2col", c, [3, 2], [1, 1], [1, 1], [2, 3], out_shape=(12, "((h - 1)//2 + 1)*((w)//3 + 1)")
         ),
+    )
+
+
+@case(({"batch": 2}, {"batch": 3}))
+def col2im_like_mobilevit(b: GraphMaker) -> None:
+    """MobileViT's F.fold of 2x2 patches, and an overlapping fold (padded, strided) whose sums show."""
+    x = b.input("x", "f32", ("batch", 12, 6))
+    o = b.input("o", "f32", ("batch", 12, 15))
+    b.output(
+        b.op("aten.col2im", x, [4, 6], [2, 2], [1, 1], [0, 0], [2, 2], out_shape=("batch", 3, 4, 6)),
+        b.op("aten.col2im", o, [5, 6], [3, 2], [1, 1], [1, 0], [1, 2], out_shape=("batch", 2, 5, 6)),
     )

@@ -68,7 +68,3 @@ def multi_head_attention(
     empty = g.op("Equal", g.reduce("ReduceMax", bias, [3], True), g.const(-math.inf, dtype))
     empty = g.op("Squeeze", empty, g.const([1], DType.I64))
     return g.op("Where", empty, g.const(0.0, dtype), y)
-
-
-# The encoder fusions' lowerings (Attention, SkipLayerNormalization) register on import.
-from irc.backends.onnx import ops_ort_encoder  # noqa: E402, F401

@@ -20,6 +20,7 @@ emitter(
     "aten.conv_transpose1d",
     "aten.conv_transpose2d.input",
     "aten.im2col",
+    "aten.col2im",
     "aten.einsum",
 )(call)
 
