@@ -164,3 +164,7 @@ register_op(
     doc="grouped_mm_fallback(Tensor input [S, K], Tensor weight [E, K, N], Tensor offs [E]) -> Tensor [S, N]: "
     "rows offs[i-1]:offs[i] times weight[i] (offs: cumulative row counts), rows past offs[-1] zero",
 )
+
+# The quantized matmuls of the quantize-* passes register themselves (their reference math is
+# long enough for a module of its own).
+from irc.ir import ops_quant as _ops_quant  # noqa: E402, F401

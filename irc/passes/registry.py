@@ -32,6 +32,8 @@ _PASSES = Registry(
         "fuse-gelu": "irc.passes.fuse_gelu:FuseGelu",
         "ort-fusions": "irc.passes.ort_fusions:OrtFusions",
         "convert-dtype": "irc.passes.convert_dtype:ConvertDtype",
+        "quantize-weights": "irc.passes.quantize_weights:QuantizeWeights",
+        "quantize-dynamic": "irc.passes.quantize_dynamic:QuantizeDynamic",
     },
 )
 

@@ -33,4 +33,5 @@ def lowerings() -> dict[str, Emitter]:
 
 # The op modules register into LOWERINGS as they are imported; importing them here, once the
 # decorator exists, makes the table complete for anyone who imports this module.
+import irc.backends.onnx.ops_quant  # noqa: E402, F401  (the quantize-* passes' ops)
 from irc.backends.onnx import ops_conv, ops_create, ops_math, ops_nn, ops_ort, ops_resize, ops_shape  # noqa: E402, F401
