@@ -96,3 +96,42 @@ def check_pipeline(pipeline: str, backend: Backend, options: Any) -> None:
             f"not ensure. Add the pass that ensures it (the backend's default pipeline is "
             f"{backend.pipeline(options)!r}), or leave --passes out."
         )
+
+
+QUANTIZE = ("int4", "int8")
+"""`--quantize` values."""
+GENERATIVE_TASKS = ("causal-lm", "causal-lm-with-past", "seq2seq-lm", "seq2seq-lm-with-past")
+"""Tasks whose int8 is block-wise (MatMulNBits, as for int4); the others get int8 dynamic."""
+
+
+def check_quantize(quantize: str | None, quality: Any, backend: Backend, dtype: str | None) -> None:
+    """Refuse a `--quantize` the export cannot honour, or a `--quality` it cannot read, before the
+    model is loaded."""
+    from irc.validate.measures import Quality
+
+    Quality.parse(quality)
+    if quantize is None:
+        return
+    if quantize not in QUANTIZE:
+        raise IrcError(f"--quantize {quantize!r} is not one of {', '.join(QUANTIZE)}.")
+    if backend.name != "onnx":
+        raise IrcError(
+            f"--quantize {quantize} needs --backend onnx: the quantized matmuls lower to ONNX Runtime's "
+            f"MatMulNBits / DynamicQuantizeMatMul kernels, which the {backend.name} backend has no form "
+            "for. Export to ONNX, or leave --quantize out."
+        )
+    if dtype not in (None, "float32"):
+        raise IrcError(
+            f"--quantize {quantize} with --dtype {dtype}: the quantized matmuls read float32 "
+            "activations; leave --dtype out."
+        )
+
+
+def quantize_pass(quantize: str, task: str) -> str:
+    """The pass `--quantize` adds for `task`: int4, block-wise int8 for generative tasks (an int8
+    language-model head either way), int8 dynamic (per-channel weights) for the others."""
+    if quantize == "int4":
+        return "quantize-weights{bits=4}"
+    if task in GENERATIVE_TASKS:
+        return "quantize-weights{bits=8}"
+    return "quantize-dynamic"
