@@ -58,6 +58,7 @@ def all_cases() -> list[Case]:
         cases_moe,
         cases_nn,
         cases_ort,
+        cases_quant,
         cases_resize,
         cases_scatter,
         cases_shape,
