@@ -28,8 +28,8 @@ class QuantizeWeights(Pass):
     per block of `block` values along K, as irc.matmul_nbits (ORT's MatMulNBits; ONNX only).
 
     The language-model head (module `lm_head` / `embed_out`, a weight tied to the embedding, or
-    the matmul that makes `logits`) gets `lm_head_bits`: int8 by default, the mixed precision
-    that keeps an int4 model's next-token ranking closest to float32. A tied embedding keeps its
+    the matmul that makes `logits`) gets `lm_head_bits`: int8 by default, as
+    its error lands on the logits with nothing after it to average it out. A tied embedding keeps its
     float table for the gather. Matmuls whose weight param or module matches a `skip` glob stay
     float. Results change: exports that run this pass are validated on task measures
     (`irc.validate.measures`), not on a float32 atol.
@@ -43,15 +43,13 @@ class QuantizeWeights(Pass):
     block: int = 32
     """Values of K per scale: 16, 32, 64, 128 or 256."""
     symmetric: bool = True
-    """No zero points (the largest-magnitude value maps to the lowest code); false: a zero
-    point per block."""
+    """No zero points (the largest |w| maps to the lowest code); false: one zero point per block."""
     skip: tuple[str, ...] = ()
     """Globs of weight param names or module paths left in float (`*.down_proj*|*.0.*`)."""
     lm_head_bits: str = "8"
     """Bits of the language-model head: 8, 4, or none (left in float)."""
     accuracy_level: int = 4
-    """MatMulNBits' accuracy_level: 4 lets ONNX Runtime quantize activations to int8 per block
-    (its fast CPU path), 0 computes in float as the IR reference does."""
+    """MatMulNBits' accuracy_level: 4 quantizes activations to int8 per block (fast); 0 is float."""
 
     def __post_init__(self) -> None:
         if self.bits not in (4, 8):
