@@ -115,5 +115,9 @@ def test_quantize_is_refused_off_onnx_and_bad_thresholds_before_loading(tmp_path
         )
     with pytest.raises(IrcError, match="is not name=number"):
         irc.export("/nonexistent", task="default", output=tmp_path / "c", quantize="int8", quality="min_top1")
+    with pytest.raises(IrcError, match="add --quantize int4|int8"):
+        irc.export("/nonexistent", task="default", output=tmp_path / "e", quality="min_top1=0.9")
+    with pytest.raises(IrcError, match="instead of --atol"):
+        irc.export("/nonexistent", task="default", output=tmp_path / "f", quantize="int4", atol=1e-3)
     with pytest.raises(IrcError, match="with --dtype float16"):
         irc.export("/nonexistent", task="default", output=tmp_path / "d", quantize="int8", dtype="float16")

@@ -91,7 +91,7 @@ def _settings(request: ExportRequest) -> tuple[Any, Any, str, Any]:
     backend, options = resolve_backend(request.backend, request.flags)
     pipeline = backend.pipeline(options) if request.passes is None else request.passes
     pipeline, tolerance = with_dtype(pipeline, request.dtype, backend, request.atol)
-    check_quantize(request.quantize, request.quality, backend, request.dtype)
+    check_quantize(request.quantize, request.quality, backend, request.dtype, request.atol, pipeline)
     check_pipeline(pipeline, backend, options)  # a bad pipeline fails before the slow load and trace
     return backend, options, pipeline, tolerance
 

@@ -73,23 +73,17 @@ def output_measures(
     for name in pairs[0][1]:
         if name.startswith("present") or not pairs[0][1][name].is_floating_point():
             continue
-        refs, outs = [], []
-        for inputs, ref, out in pairs:
-            mask = _mask(inputs, ref[name])
-            refs.append(_rows(ref[name], mask))
-            outs.append(_rows(out[name], mask))
-        ref_rows, out_rows = torch.cat(refs), torch.cat(outs)
         if name.endswith("logits"):
+            ref_rows = torch.cat([_rows(ref[name], _mask(inputs, ref[name])) for inputs, ref, _ in pairs])
+            out_rows = torch.cat([_rows(out[name], _mask(inputs, ref[name])) for inputs, ref, out in pairs])
             top1, count = top1_agreement(ref_rows, out_rows)
             where = f"{name}, {count} positions"
             measures.append(Measure("top1", top1, quality.min_top1, True, where))
             measures.append(Measure("kl", kl_divergence(ref_rows, out_rows), quality.max_kl, False, where))
-        else:
-            cos, count = min(
-                min_cosine(ref[name], out[name], _mask(inputs, ref[name])) for inputs, ref, out in pairs
-            )
-            rows = "sentence embeddings" if pairs[0][1][name].dim() == 3 else "rows"
-            measures.append(Measure("cosine", cos, quality.min_cosine, True, f"{name}, lowest of its {rows}"))
+            continue
+        cos, _ = min(min_cosine(ref[name], out[name], _mask(inputs, ref[name])) for inputs, ref, out in pairs)
+        rows = "sentence embeddings" if pairs[0][1][name].dim() == 3 else "rows"
+        measures.append(Measure("cosine", cos, quality.min_cosine, True, f"{name}, lowest of its {rows}"))
     return measures
 
 

@@ -104,12 +104,20 @@ GENERATIVE_TASKS = ("causal-lm", "causal-lm-with-past", "seq2seq-lm", "seq2seq-l
 """Tasks whose int8 is block-wise (MatMulNBits, as for int4); the others get int8 dynamic."""
 
 
-def check_quantize(quantize: str | None, quality: Any, backend: Backend, dtype: str | None) -> None:
-    """Refuse a `--quantize` the export cannot honour, or a `--quality` it cannot read, before the
-    model is loaded."""
+def check_quantize(
+    quantize: str | None, quality: Any, backend: Backend, dtype: str | None, atol: float | None, pipeline: str
+) -> None:
+    """Refuse a `--quantize` the export cannot honour, a `--quality` it cannot read or would not
+    use, and an `--atol` it would not use, before the model is loaded."""
     from irc.validate.measures import Quality
 
     Quality.parse(quality)
+    quantizes = quantize is not None or "quantize-" in pipeline
+    if quality is not None and not quantizes:
+        raise IrcError(
+            "--quality sets the thresholds of a quantized export's task measures; add --quantize int4|int8 "
+            "(or a quantize pass to --passes), or leave --quality out."
+        )
     if quantize is None:
         return
     if quantize not in QUANTIZE:
@@ -124,6 +132,11 @@ def check_quantize(quantize: str | None, quality: Any, backend: Backend, dtype: 
         raise IrcError(
             f"--quantize {quantize} with --dtype {dtype}: the quantized matmuls read float32 "
             "activations; leave --dtype out."
+        )
+    if atol is not None:
+        raise IrcError(
+            f"--quantize {quantize} is validated on task measures, not on an atol; set their thresholds "
+            "with --quality (e.g. --quality min_top1=0.9,min_cosine=0.99) instead of --atol."
         )
 
 
