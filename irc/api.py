@@ -138,6 +138,8 @@ def export(
     buckets: Sequence[int] | None = None,
     neuron_target: str | None = None,
     dtype: str | None = None,
+    quantize: str | None = None,
+    quality: str | dict[str, float] | None = None,
 ) -> ExportResult:
     """Trace, transform, lower and validate; the artifact folder appears only when all succeeded.
 
@@ -151,7 +153,11 @@ def export(
     adds the `ort-fusions` pass to the default pipeline and lets its ops lower to ONNX Runtime's
     com.microsoft kernels: faster in ONNX Runtime, unusable elsewhere. `dtype` ("float16" or
     "bfloat16") appends `convert-dtype{dtype=...}` to the pipeline and validates at that dtype's
-    tolerance (`irc.passes.convert_dtype.ATOL`) unless `atol` is given.
+    tolerance (`irc.passes.convert_dtype.ATOL`) unless `atol` is given. `quantize` ("int4" or
+    "int8", ONNX only) appends `quantize-weights{bits=4}`, or for int8 `quantize-weights{bits=8}`
+    (generative tasks) / `quantize-dynamic` (the others), and validates on task measures
+    against the float32 model at `quality`'s thresholds (`"min_top1=0.95,max_kl=0.1"` or a dict;
+    see `irc.validate.measures.Quality`), as does any pipeline with a quantize pass.
     """
     flags = {
         "opset": opset,
@@ -165,7 +171,7 @@ def export(
         model, task, Path(output), backend, flags, atol=atol, passes=passes, batch_size=batch_size,
         sequence_length=sequence_length, validate=validate, debug_passes=debug_passes, force=force,
         keep_failed=keep_failed, trust_remote_code=trust_remote_code, progress=progress,
-        on_validation_case=on_validation_case, dtype=dtype,
+        on_validation_case=on_validation_case, dtype=dtype, quantize=quantize, quality=quality,
     )  # fmt: skip
     return run_export(request)
 

@@ -37,6 +37,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="convert weights and compute to this dtype (inputs/outputs stay float32); "
         "validates at the dtype's atol: float16 2e-2, bfloat16 1.6e-1",
     )
+    parser.add_argument(
+        "--quantize",
+        default=None,
+        choices=("int4", "int8"),
+        help="ONNX: int4 or int8 weights (MatMulNBits; int8 dynamic for encoders), validated on task measures",
+    )
+    parser.add_argument(
+        "--quality",
+        default=None,
+        help="thresholds of a quantized export's measures, e.g. min_top1=0.9,max_kl=0.2,min_greedy=4,min_cosine=0.99",
+    )
     parser.add_argument("--no-validate", action="store_true", help="skip validation against PyTorch")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.add_argument("--keep-failed", action="store_true", help="keep the artifact when validation fails")
@@ -90,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
             buckets=args.buckets,
             neuron_target=args.target,
             dtype=args.dtype,
+            quantize=args.quantize,
+            quality=args.quality,
             **trace_arguments(args),
         )
     except IrcError as exc:  # a failed validation, or an artifact written but not compiled

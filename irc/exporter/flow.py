@@ -59,6 +59,10 @@ class ExportRequest:
     progress: Progress | None = None
     on_validation_case: Any = None
     dtype: str | None = None
+    quantize: str | None = None
+    """`int4` or `int8`: the quantize pass added after the pipeline (`settings.quantize_pass`)."""
+    quality: Any = None
+    """Thresholds of the task measures a quantized export is validated on (`Quality.parse`)."""
 
 
 def run_export(request: ExportRequest) -> ExportResult:
@@ -80,13 +84,14 @@ def run_export(request: ExportRequest) -> ExportResult:
 
 
 def _settings(request: ExportRequest) -> tuple[Any, Any, str, Any]:
-    from irc.exporter.settings import check_pipeline, resolve_backend, with_dtype
+    from irc.exporter.settings import check_pipeline, check_quantize, resolve_backend, with_dtype
     from irc.frontend.limits import check_atol
 
     check_atol(request.atol)
     backend, options = resolve_backend(request.backend, request.flags)
     pipeline = backend.pipeline(options) if request.passes is None else request.passes
     pipeline, tolerance = with_dtype(pipeline, request.dtype, backend, request.atol)
+    check_quantize(request.quantize, request.quality, backend, request.dtype, request.atol, pipeline)
     check_pipeline(pipeline, backend, options)  # a bad pipeline fails before the slow load and trace
     return backend, options, pipeline, tolerance
 
@@ -110,6 +115,11 @@ def _trace_and_plan(
         single=bucketed,
         check_loaded=lambda loaded: _check_loaded(loaded, request.sequence_length, backend, bucketed),
     )
+    if request.quantize:
+        from irc.exporter.settings import quantize_pass
+
+        step = quantize_pass(request.quantize, parts[0].loaded.task.name)
+        pipeline = ",".join(filter(None, [pipeline, step]))
     return make_plan(parts, backend, options, pipeline, tolerance)
 
 
@@ -131,7 +141,7 @@ def _lower_validate_publish(
         report = None
         if request.validate:
             with progress.stage("validate"):
-                report = validate_plan(plan, staging, request.on_validation_case)
+                report = validate_plan(plan, staging, request.on_validation_case, request.quality)
         failed = report is not None and not report.passed
         if not failed:
             missing = _compile(plan, staging, progress)
@@ -191,10 +201,13 @@ def disagrees(what: str, result: ExportResult, keep_failed: bool) -> ValidationE
         if keep_failed
         else " No artifact was written."
     )
-    error = ValidationError(
-        f"{what} disagrees with the model beyond atol (max abs diff {report.max_abs_diff():.3g}); "
-        f"see the validation log above.{kept}"
+    failures = getattr(report, "failures", None)  # a quantized artifact's task measures
+    how = (
+        f"on {'; '.join(failures())}"
+        if failures is not None
+        else f"beyond atol (max abs diff {report.max_abs_diff():.3g})"
     )
+    error = ValidationError(f"{what} disagrees with the model {how}; see the validation log above.{kept}")
     error.report = report  # type: ignore[attr-defined]
     error.result = result  # type: ignore[attr-defined]
     return error

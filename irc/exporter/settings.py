@@ -94,3 +94,55 @@ def check_pipeline(pipeline: str, backend: Backend, options: Any) -> None:
         advice=f"Add the pass that ensures it (the backend's default pipeline is "
         f"{backend.pipeline(options)!r}), or leave --passes out.",
     )
+
+
+QUANTIZE = ("int4", "int8")
+"""`--quantize` values."""
+GENERATIVE_TASKS = ("causal-lm", "causal-lm-with-past", "seq2seq-lm", "seq2seq-lm-with-past")
+"""Tasks whose int8 is block-wise (MatMulNBits, as for int4); the others get int8 dynamic."""
+
+
+def check_quantize(
+    quantize: str | None, quality: Any, backend: Backend, dtype: str | None, atol: float | None, pipeline: str
+) -> None:
+    """Refuse a `--quantize` the export cannot honour, a `--quality` it cannot read or would not
+    use, and an `--atol` it would not use, before the model is loaded."""
+    from irc.validate.measures import Quality
+
+    Quality.parse(quality)
+    quantizes = quantize is not None or "quantize-" in pipeline
+    if quality is not None and not quantizes:
+        raise IrcError(
+            "--quality sets the thresholds of a quantized export's task measures; add --quantize int4|int8 "
+            "(or a quantize pass to --passes), or leave --quality out."
+        )
+    if quantize is None:
+        return
+    if quantize not in QUANTIZE:
+        raise IrcError(f"--quantize {quantize!r} is not one of {', '.join(QUANTIZE)}.")
+    if backend.name != "onnx":
+        raise IrcError(
+            f"--quantize {quantize} needs --backend onnx: the quantized matmuls lower to ONNX Runtime's "
+            f"MatMulNBits / DynamicQuantizeMatMul kernels, which the {backend.name} backend has no form "
+            "for. Export to ONNX, or leave --quantize out."
+        )
+    if dtype not in (None, "float32"):
+        raise IrcError(
+            f"--quantize {quantize} with --dtype {dtype}: the quantized matmuls read float32 "
+            "activations; leave --dtype out."
+        )
+    if atol is not None:
+        raise IrcError(
+            f"--quantize {quantize} is validated on task measures, not on an atol; set their thresholds "
+            "with --quality (e.g. --quality min_top1=0.9,min_cosine=0.99) instead of --atol."
+        )
+
+
+def quantize_pass(quantize: str, task: str) -> str:
+    """The pass `--quantize` adds for `task`: int4, block-wise int8 for generative tasks (an int8
+    language-model head either way), int8 dynamic (per-channel weights) for the others."""
+    if quantize == "int4":
+        return "quantize-weights{bits=4}"
+    if task in GENERATIVE_TASKS:
+        return "quantize-weights{bits=8}"
+    return "quantize-dynamic"

@@ -17,8 +17,18 @@ from irc.errors import IrcError
 from irc.exporter.plan import Check, ExportPlan
 
 
-def validate_plan(plan: ExportPlan, folder: Path, on_case: Callable[..., Any] | None) -> Any:
-    """Run every check of `plan` on the artifact in `folder`; the ValidationReport."""
+def validate_plan(
+    plan: ExportPlan, folder: Path, on_case: Callable[..., Any] | None, quality: Any = None
+) -> Any:
+    """Run every check of `plan` on the artifact in `folder`; the ValidationReport. A graph
+    whose pipeline quantized it is judged on task measures at `quality`'s thresholds instead
+    (a `MeasuredReport`)."""
+    quantized = plan.graphs[0].graph.metadata.get("quantized")
+    if quantized:
+        from irc.exporter.measured import measure_plan
+        from irc.validate.measures import Quality
+
+        return measure_plan(plan, folder, Quality.parse(quality), quantized)
     from contextlib import ExitStack
 
     from irc.memory import mappings_held, page_out_tensors

@@ -201,3 +201,7 @@ register_op(
     "rows offs[i-1]:offs[i] times weight[i] (offs: cumulative row counts), rows past offs[-1] zero",
 )
 from irc.ir import ops_decoder  # noqa: E402, F401  (registers the decoder fusions ops)
+
+# The quantized matmuls of the quantize-* passes register themselves (their reference math is
+# long enough for a module of its own).
+from irc.ir import ops_quant as _ops_quant  # noqa: E402, F401

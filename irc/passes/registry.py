@@ -36,6 +36,8 @@ _PASSES = Registry(
         "ort-gqa": "irc.passes.ort_gqa:OrtGqa",
         "pack-projections": "irc.passes.pack_projections:PackProjections",
         "convert-dtype": "irc.passes.convert_dtype:ConvertDtype",
+        "quantize-weights": "irc.passes.quantize_weights:QuantizeWeights",
+        "quantize-dynamic": "irc.passes.quantize_dynamic:QuantizeDynamic",
     },
 )
 

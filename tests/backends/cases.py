@@ -61,6 +61,7 @@ def all_cases() -> list[Case]:
         cases_nn,
         cases_ort,
         cases_ort_decoder,
+        cases_quant,
         cases_resize,
         cases_scatter,
         cases_shape,

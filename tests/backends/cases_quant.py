@@ -1,0 +1,38 @@
+"""Cases for the quantize-* passes' ops, lowered to com.microsoft MatMulNBits and
+DynamicQuantizeMatMul (no `ort_fusions` option needed)."""
+
+from __future__ import annotations
+
+import torch
+
+from irc.passes.quantize_blocks import quantize_blocks
+from tests.backends.cases import SEQ, case
+from tests.backends.util import GraphMaker
+
+
+def _w(*shape: int) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(sum(shape)))
+
+
+@case(SEQ, atol=1e-4)
+def matmul_nbits_int4_int8_with_zero_points_and_bias(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", "seq", 40))
+    outs = []
+    for bits, symmetric in ((4, True), (4, False), (8, False)):
+        q = quantize_blocks(_w(12, 40), bits, 16, symmetric)
+        zeros = None if q.zero_points is None else b.param(f"z{bits}{symmetric}", q.zero_points)
+        args = (x, b.param(f"q{bits}{symmetric}", q.packed), b.param(f"s{bits}{symmetric}", q.scales), zeros)
+        kwargs = dict(K=40, N=12, bits=bits, block_size=16, accuracy_level=0)
+        outs.append(b.op("irc.matmul_nbits", *args, b.param(f"b{bits}{symmetric}", _w(12)), **kwargs))
+    b.output(*outs)
+
+
+@case(SEQ, atol=1e-4)
+def dynamic_quant_linear_with_and_without_bias(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", "seq", 16))
+    weight = torch.randint(-127, 128, (16, 6), dtype=torch.int8, generator=torch.Generator().manual_seed(5))
+    w, scale = b.param("w", weight), b.param("scale", _w(6).abs() / 100)
+    b.output(
+        b.op("irc.dynamic_quant_linear", x, w, scale, b.param("bias", _w(6))),
+        b.op("irc.dynamic_quant_linear", x, w, scale),
+    )
