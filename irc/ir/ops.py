@@ -127,13 +127,21 @@ register_op("irc.fast_gelu", _fast_gelu, doc="gelu(x + bias, approximate='tanh')
 register_op("irc.bias_gelu", _bias_gelu, doc="gelu(x + bias) (erf): ORT's BiasGelu, or Gelu without a bias")
 
 
+def _heads(x: Any, num_heads: int) -> Any:
+    """[B, S, N*H] -> [B, N, S, H]"""
+    return x.reshape(x.shape[0], x.shape[1], num_heads, -1).transpose(1, 2)
+
+
+def _merged(out: Any) -> Any:
+    """[B, N, S, H] -> [B, S, N*H]"""
+    return out.transpose(1, 2).reshape(out.shape[0], out.shape[2], -1)
+
+
 def _multi_head_attention(q: Any, k: Any, v: Any, mask: Any = None, *, num_heads: int, scale: float) -> Any:
     import torch
 
-    batch, sequence, _ = q.shape
-    heads = q.reshape(batch, sequence, num_heads, -1).transpose(1, 2)
-    out = torch.nn.functional.scaled_dot_product_attention(heads, k, v, mask, scale=scale)
-    return out.transpose(1, 2).reshape(batch, sequence, -1)
+    out = torch.nn.functional.scaled_dot_product_attention(_heads(q, num_heads), k, v, mask, scale=scale)
+    return _merged(out)
 
 
 register_op(
@@ -150,10 +158,8 @@ def _attention(
     import torch
 
     qkv = torch.nn.functional.linear(x, weight.t(), bias)
-    batch, sequence, _ = x.shape
-    q, k, v = (t.reshape(batch, sequence, num_heads, -1).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
-    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, mask, scale=scale)
-    return out.transpose(1, 2).reshape(batch, sequence, -1)
+    q, k, v = (_heads(t, num_heads) for t in qkv.chunk(3, dim=-1))
+    return _merged(torch.nn.functional.scaled_dot_product_attention(q, k, v, mask, scale=scale))
 
 
 register_op(

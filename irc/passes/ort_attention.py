@@ -22,6 +22,8 @@ from irc.ir.core import Node, Value
 from irc.passes.match import check_type, check_uses, get_arg, producer
 from irc.passes.rewriter import PatternRewriter, RewritePattern
 
+VIEWS = ("aten.view", "aten.reshape", "aten._unsafe_view")
+
 
 class MultiHeadAttention(RewritePattern):
     """transpose(view(%q)) -> sdpa -> transpose -> reshape  ->  irc.multi_head_attention(%q, %k, %v, %mask)"""
@@ -58,7 +60,7 @@ class MultiHeadAttention(RewritePattern):
         q3 = _split_source(query)
         if q3 is None:
             return rewriter.fail("the query is not transpose(view(%q [B, S, N*H], [B, S, N, H]), 1, 2)")
-        merged = _merged_output(out, heads * head_size)
+        merged = merged_output(out, heads * head_size)
         if merged is None:
             return rewriter.fail("the output is not reshape(transpose(%a, 1, 2), [B, S, N*H])")
         scale = get_arg(node, "scale")
@@ -91,41 +93,47 @@ def _check_mask(mask: object, heads: int) -> str | None:
 def _split_source(query: Value) -> Value | None:
     """`%q` when `query` is `transpose(view(%q, [B, S, N, H]), 1, 2)` of a [B, S, N*H] `%q`, each
     step read once."""
-    transpose = producer(query, "aten.transpose.int")
-    if transpose is None or check_uses(query, 1) or _dims(transpose) != {1, 2}:
+    split = head_split(query)
+    return None if split is None or check_uses(query, 1) else split[1]
+
+
+def head_split(heads: Value) -> tuple[Node, Value] | None:
+    """(the view, %x) when `heads` is `transpose(view(%x, [B, S, N, H]), 1, 2)` of a [B, S, N*H] %x
+    whose view is read once."""
+    transpose = producer(heads, "aten.transpose.int")
+    if transpose is None or transpose_dims(transpose) != {1, 2}:
         return None
-    split = transpose.args[0]
-    view = producer(split, "aten.view", "aten.reshape", "aten._unsafe_view")
+    view = producer(transpose.args[0], *VIEWS)
     if view is None or check_uses(view.output, 1):
         return None
-    source = view.args[0]
-    if check_type(source, rank=3) or not isinstance(source, Value):
+    x = view.args[0]
+    if check_type(x, rank=3) or not isinstance(x, Value):
         return None
-    b, s, d = source.tensor_type.shape
-    sb, ss, n, h = view.output.tensor_type.shape
-    if (b, s) != (sb, ss) or not (isinstance(d, int) and isinstance(n, int) and isinstance(h, int)):
+    b, s, width = x.tensor_type.shape
+    vb, vs, n, h = view.output.tensor_type.shape
+    if (b, s) != (vb, vs) or not all(isinstance(d, int) for d in (width, n, h)) or width != n * h:
         return None
-    return source if d == n * h else None
+    return view, x
 
 
-def _merged_output(out: Value, width: int) -> Node | None:
+def merged_output(out: Value, width: int) -> Node | None:
     """The reshape of `transpose(out, 1, 2)` to [B, S, N*H] (`width`), when that is `out`'s only
     reader."""
-    transpose = _only_reader(out)
-    if transpose is None or transpose.op != "aten.transpose.int" or _dims(transpose) != {1, 2}:
+    transpose = only_reader(out)
+    if transpose is None or transpose.op != "aten.transpose.int" or transpose_dims(transpose) != {1, 2}:
         return None
-    merge = _only_reader(transpose.output)
-    if merge is None or merge.op not in ("aten.view", "aten.reshape", "aten._unsafe_view"):
+    merge = only_reader(transpose.output)
+    if merge is None or merge.op not in VIEWS:
         return None
     batch, _, sequence, _ = out.tensor_type.shape
     return merge if merge.output.tensor_type.shape == (batch, sequence, width) else None
 
 
-def _only_reader(value: Value) -> Node | None:
+def only_reader(value: Value) -> Node | None:
     readers = value.uses()
     return readers[0] if readers and value.use_count() == 1 else None
 
 
-def _dims(transpose: Node) -> set[int]:
+def transpose_dims(transpose: Node) -> set[int]:
     rank = transpose.output.tensor_type.rank
     return {int(d) % rank for d in transpose.args[1:3]}

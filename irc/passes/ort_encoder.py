@@ -31,9 +31,8 @@ from typing import Any
 from irc.ir.core import Graph, Node, Param, Value
 from irc.ir.types import TensorType
 from irc.passes.match import check_type, check_uses, get_arg, producer
+from irc.passes.ort_attention import VIEWS, merged_output, transpose_dims
 from irc.passes.rewriter import PatternRewriter, RewritePattern
-
-VIEWS = ("aten.view", "aten.reshape", "aten._unsafe_view")
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class PackedAttention(RewritePattern):
             return rewriter.fail(why)
         assert isinstance(query, Value)
         _, heads, _, head_size = query.tensor_type.shape
-        merged = _merged_output(node.output, heads * head_size)
+        merged = merged_output(node.output, heads * head_size)
         if merged is None:
             return rewriter.fail("the output is not reshape(transpose(%a, 1, 2), [B, S, N*H])")
         parts = [p for n in linears for p in n.args[1:]]  # type: ignore[union-attr]
@@ -110,7 +109,7 @@ def _projection(head_split: Any) -> Node | None:
     """The `aten.linear` node when `head_split` is transpose(view(linear(%x), [B, S, N, H]), 1, 2)
     with each step read once and the weight a param."""
     transpose = producer(head_split, "aten.transpose.int")
-    if transpose is None or check_uses(head_split, 1) or _dims(transpose) != {1, 2}:
+    if transpose is None or check_uses(head_split, 1) or transpose_dims(transpose) != {1, 2}:
         return None
     view = producer(transpose.args[0], *VIEWS)
     if view is None or check_uses(view.output, 1):
@@ -181,28 +180,6 @@ def _common_module(params: tuple[Param, ...]) -> str:
             break
         common.append(pieces[0])
     return "".join(f"{piece}." for piece in common)
-
-
-def _merged_output(out: Value, width: int) -> Node | None:
-    """The reshape of `transpose(out, 1, 2)` to [B, S, N*H] (`width`), when that is `out`'s only reader."""
-    transpose = _only_reader(out)
-    if transpose is None or transpose.op != "aten.transpose.int" or _dims(transpose) != {1, 2}:
-        return None
-    merge = _only_reader(transpose.output)
-    if merge is None or merge.op not in VIEWS:
-        return None
-    batch, _, sequence, _ = out.tensor_type.shape
-    return merge if merge.output.tensor_type.shape == (batch, sequence, width) else None
-
-
-def _only_reader(value: Value) -> Node | None:
-    readers = value.uses()
-    return readers[0] if readers and value.use_count() == 1 else None
-
-
-def _dims(transpose: Node) -> set[int]:
-    rank = transpose.output.tensor_type.rank
-    return {int(d) % rank for d in transpose.args[1:3]}
 
 
 class SkipLayerNorm(RewritePattern):

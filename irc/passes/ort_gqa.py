@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 from irc.ir.core import Node, Param, Value
 from irc.passes.match import check_type, check_uses, get_arg, producer
+from irc.passes.ort_attention import VIEWS, merged_output
 from irc.passes.ort_rotary import _head_split
 from irc.passes.rewriter import PatternRewriter, RewritePass, RewritePattern
 
 END = 9223372036854775807
-VIEWS = ("aten.view", "aten.reshape", "aten._unsafe_view")
 
 
 class GroupQueryAttention(RewritePattern):
@@ -63,7 +63,7 @@ class GroupQueryAttention(RewritePattern):
             return rewriter.fail("the cache's heads do not divide the query's, or head sizes differ")
         if head_size % 8:
             return rewriter.fail(f"head size {head_size}: ORT's GroupQueryAttention takes multiples of 8")
-        merged = _merged_output(out, num_heads * head_size)
+        merged = merged_output(out, num_heads * head_size)
         if merged is None:
             return rewriter.fail("the output is not reshape(transpose(%a, 1, 2), [B, S, N*H]) read once")
         scale = get_arg(node, "scale")
@@ -154,21 +154,6 @@ def _skip_full_slices(value: object) -> object:
         value = node.args[0]
         node = producer(value, "aten.slice.Tensor")
     return value
-
-
-def _merged_output(out: Value, width: int) -> Node | None:
-    """The reshape of `transpose(out, 1, 2)` to [B, S, N*H], when that is `out`'s only reader."""
-    readers = out.uses()
-    transpose = readers[0] if len(readers) == 1 and out.use_count() == 1 else None
-    if transpose is None or transpose.op != "aten.transpose.int":
-        return None
-    if {int(d) % 4 for d in transpose.args[1:3]} != {1, 2} or transpose.output.use_count() != 1:
-        return None
-    merge = transpose.output.uses()[0]
-    if merge.op not in VIEWS:
-        return None
-    batch, _, sequence, _ = out.tensor_type.shape
-    return merge if merge.output.tensor_type.shape == (batch, sequence, width) else None
 
 
 @dataclass(frozen=True)

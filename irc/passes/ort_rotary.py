@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from irc.ir.core import Node, Value
-from irc.passes.match import check_type, check_uses, get_arg, producer
+from irc.passes.match import check_type, get_arg, producer
+from irc.passes.ort_attention import head_split
 from irc.passes.rewriter import PatternRewriter, RewritePass, RewritePattern
 
 END = 9223372036854775807
@@ -42,7 +43,7 @@ class RotaryEmbedding(RewritePattern):
         if found is None:
             return rewriter.fail("not t * cos + cat([-t[..., H/2:], t[..., :H/2]], -1) * sin")
         heads, cos, sin = found
-        split = _head_split(heads)
+        split = head_split(heads)
         if split is None:
             return rewriter.fail("t is not transpose(view(%x [B, S, N*H], [B, S, N, H]), 1, 2)")
         view, x = split
@@ -108,24 +109,6 @@ def _rotate_half_of(value: Value) -> Value | None:
     if tuple(low.args[1:]) not in ((3, 0, half), (-1, 0, half)):
         return None
     return t
-
-
-def _head_split(heads: Value) -> tuple[Node, Value] | None:
-    """(the view, %x) when `heads` is `transpose(view(%x, [B, S, N, H]), 1, 2)` of a [B, S, N*H] %x."""
-    transpose = producer(heads, "aten.transpose.int")
-    if transpose is None or {int(d) % 4 for d in transpose.args[1:3]} != {1, 2}:
-        return None
-    view = producer(transpose.args[0], "aten.view", "aten.reshape", "aten._unsafe_view")
-    if view is None or check_uses(view.output, 1):
-        return None
-    x = view.args[0]
-    if check_type(x, rank=3) or not isinstance(x, Value):
-        return None
-    b, s, width = x.tensor_type.shape
-    vb, vs, n, h = view.output.tensor_type.shape
-    if (b, s) != (vb, vs) or not all(isinstance(d, int) for d in (width, n, h)) or width != n * h:
-        return None
-    return view, x
 
 
 def _equal_halves(table: Value) -> bool:

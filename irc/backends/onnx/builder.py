@@ -206,18 +206,34 @@ class Builder:
         return names
 
     def ms(self, op_type: str, *inputs: str | None, **attrs: Any) -> str:
-        """One node of ONNX Runtime's contrib domain (com.microsoft, version 1)."""
-        if not self.ort_ops:
+        """One node of ONNX Runtime's contrib domain (com.microsoft, version 1), for the rewrites
+        `--ort-fusions` asks for."""
+        (name,) = self.ms_nodes(op_type, inputs, 1, **attrs)
+        return name
+
+    def ms_nodes(
+        self,
+        op_type: str,
+        inputs: Sequence[str | None],
+        outputs: int,
+        *,
+        opted_in: bool = False,
+        **attrs: Any,
+    ) -> list[str]:
+        """One com.microsoft node with `outputs` outputs; `None` inputs are omitted optional ones.
+        `opted_in`: the user asked for this op by other means than `--ort-fusions` (`--quantize`:
+        its matmuls have no standard ONNX form), so no fusion flag is needed."""
+        if not (self.ort_ops or opted_in):
             raise LoweringError(
                 f"this op lowers to com.microsoft.{op_type}, which only ONNX Runtime runs; export with "
-                "--ort-fusions (ort_fusions=True), or leave the ort-fusions pass out of the pipeline."
+                "--ort-fusions (ort_fusions=True), or leave the ort-* passes out of the pipeline."
             )
-        name = self.fresh()
+        names = [self.fresh() for _ in range(outputs)]
         ins = [i or "" for i in inputs]
         while ins and not ins[-1]:
             ins.pop()
-        self.nodes.append(helper.make_node(op_type, ins, [name], domain=MS_DOMAIN, **attrs))
-        return name
+        self.nodes.append(helper.make_node(op_type, ins, names, domain=MS_DOMAIN, **attrs))
+        return names
 
     def const(self, data: Any, dtype: DType) -> str:
         """A Constant node holding `data` (a number or nested list) as `dtype`; reused when equal."""

@@ -51,20 +51,31 @@ def multi_head_attention(
     if mask is None:
         q, k, v = g.tensor(query), g.tensor(key), g.tensor(value)
         return g.ms("MultiHeadAttention", q, k, v, num_heads=num_heads, scale=float(scale))
+    bias = additive_mask(g, mask, query, dtype)
+    y = g.ms(
+        "MultiHeadAttention", g.tensor(query), g.tensor(key), g.tensor(value), None, None, bias,
+        num_heads=num_heads, scale=float(scale),
+    )  # fmt: skip
+    return zero_empty_rows(g, bias, y, dtype)
+
+
+def additive_mask(g: Builder, mask: Value, x: Value, dtype: DType) -> str:
+    """`mask` as scores to add, [B or 1, 1, S, L]: 0 / -inf for a bool mask, spread over the query
+    positions of `x` [B, S, ...] when it has one row for all (ORT's attention_bias broadcasts over
+    batch and heads only)."""
     bias = g.tensor(mask)
     if dtype_of(mask) is DType.BOOL:
         bias = g.op("Where", bias, g.const(0.0, dtype), g.const(-math.inf, dtype))
     else:
         bias = g.cast(bias, dtype_of(mask), dtype)
-    if mask.tensor_type.shape[2] != query.tensor_type.shape[1]:
-        # ORT's attention_bias broadcasts over batch and heads only, not over query positions.
-        sizes = g.op("Concat", g.shape(mask, 0, 2), g.shape(query, 1, 2), g.shape(mask, 3, 4), axis=0)
+    if mask.tensor_type.shape[2] != x.tensor_type.shape[1]:
+        sizes = g.op("Concat", g.shape(mask, 0, 2), g.shape(x, 1, 2), g.shape(mask, 3, 4), axis=0)
         bias = g.op("Expand", bias, sizes)
-    y = g.ms(
-        "MultiHeadAttention", g.tensor(query), g.tensor(key), g.tensor(value), None, None, bias,
-        num_heads=num_heads, scale=float(scale),
-    )  # fmt: skip
-    # ORT gives NaN for a row with every key masked; torch gives zeros: [B or 1, S, 1] says which.
-    empty = g.op("Equal", g.reduce("ReduceMax", bias, [3], True), g.const(-math.inf, dtype))
+    return bias
+
+
+def zero_empty_rows(g: Builder, additive: str, y: str, dtype: DType) -> str:
+    """ORT gives NaN for a query whose every key is masked; torch gives zeros."""
+    empty = g.op("Equal", g.reduce("ReduceMax", additive, [3], True), g.const(-math.inf, dtype))
     empty = g.op("Squeeze", empty, g.const([1], DType.I64))
     return g.op("Where", empty, g.const(0.0, dtype), y)

@@ -8,36 +8,16 @@ the rotary tables as a cache) is emitted once per graph and shared.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from onnx import helper
-
-from irc.backends.onnx.builder import MS_DOMAIN, out_dtype
+from irc.backends.onnx.builder import out_dtype
 from irc.backends.onnx.registry import lowering
-from irc.errors import LoweringError
 from irc.ir.dtypes import DType
 
 if TYPE_CHECKING:
     from irc.backends.onnx.builder import Builder
     from irc.ir.core import Node, Value
-
-
-def _ms_nodes(
-    g: Builder, op_type: str, inputs: Sequence[str | None], outputs: int, **attrs: Any
-) -> list[str]:
-    """One com.microsoft node with several outputs (`Builder.ms` makes single-output ones)."""
-    if not g.ort_ops:
-        raise LoweringError(
-            f"this op lowers to com.microsoft.{op_type}, which only ONNX Runtime runs; export with "
-            "--ort-fusions (ort_fusions=True), or leave the decoder fusions out of the pipeline."
-        )
-    names = [g.fresh() for _ in range(outputs)]
-    ins = [name or "" for name in inputs]
-    while ins and not ins[-1]:
-        ins.pop()
-    g.nodes.append(helper.make_node(op_type, ins, names, domain=MS_DOMAIN, **attrs))
-    return names
 
 
 def _shared(g: Builder, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
@@ -70,7 +50,7 @@ def skip_simplified_layer_norm(
 ) -> list[str]:
     """skip_simplified_layer_norm(Tensor x, Tensor skip, Tensor weight, *, float eps) -> (Tensor, Tensor)"""
     inputs = [g.tensor(x), g.tensor(skip), g.tensor(weight)]
-    y, _, _, total = _ms_nodes(g, "SkipSimplifiedLayerNormalization", inputs, 4, epsilon=float(eps))
+    y, _, _, total = g.ms_nodes("SkipSimplifiedLayerNormalization", inputs, 4, epsilon=float(eps))
     return [y, total]
 
 
@@ -124,8 +104,8 @@ def group_query_attention(
     lengths = _shared(g, ("lengths", g.name(mask), g.name(sizes)), lambda: _lengths(g, mask, sizes))
     inputs = [g.tensor(query), g.tensor(key), g.tensor(value), g.tensor(past_key), g.tensor(past_value)]
     inputs += [lengths[0], lengths[1], None, None, None, bias, None, None, None, None, None, lengths[2]]
-    y, present_key, present_value = _ms_nodes(
-        g, "GroupQueryAttention", inputs, 3,
+    y, present_key, present_value = g.ms_nodes(
+        "GroupQueryAttention", inputs, 3,
         num_heads=int(num_heads), kv_num_heads=int(kv_num_heads), scale=float(scale), causal=1,
     )  # fmt: skip
     # ORT may give NaN for a row with every key masked (a left-padding row); torch gives zeros.

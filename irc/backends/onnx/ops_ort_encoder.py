@@ -5,12 +5,11 @@ Like the other `ort-fusions` ops they need the backend's `ort_fusions` option.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-from irc.backends.onnx.builder import dtype_of, out_dtype
+from irc.backends.onnx.builder import out_dtype
+from irc.backends.onnx.ops_ort import additive_mask, zero_empty_rows
 from irc.backends.onnx.registry import lowering
-from irc.ir.dtypes import DType
 
 if TYPE_CHECKING:
     from irc.backends.onnx.builder import Builder
@@ -35,32 +34,11 @@ def attention(
     inputs = [g.tensor(x), g.tensor(weight), None if bias is None else g.tensor(bias)]
     if mask is None:
         return g.ms("Attention", *inputs, num_heads=num_heads, scale=float(scale))
-    additive = _additive_mask(g, mask, x, out_dtype(node))
+    additive = additive_mask(g, mask, x, out_dtype(node))
     # The mask goes in as `attention_bias` (added to the scores as it is), not as `mask_index`,
     # whose masked scores get `mask_filter_value` (-10000) instead of -inf.
     y = g.ms("Attention", *inputs, None, None, additive, num_heads=num_heads, scale=float(scale))
-    return _zero_empty_rows(g, additive, y, out_dtype(node))
-
-
-def _additive_mask(g: Builder, mask: Value, x: Value, dtype: DType) -> str:
-    """`mask` as scores to add, [B or 1, 1, S, L]: 0 / -inf for a bool mask, spread over the query
-    positions when it has one row for all (ORT broadcasts over batch and heads only)."""
-    bias = g.tensor(mask)
-    if dtype_of(mask) is DType.BOOL:
-        bias = g.op("Where", bias, g.const(0.0, dtype), g.const(-math.inf, dtype))
-    else:
-        bias = g.cast(bias, dtype_of(mask), dtype)
-    if mask.tensor_type.shape[2] != x.tensor_type.shape[1]:
-        sizes = g.op("Concat", g.shape(mask, 0, 2), g.shape(x, 1, 2), g.shape(mask, 3, 4), axis=0)
-        bias = g.op("Expand", bias, sizes)
-    return bias
-
-
-def _zero_empty_rows(g: Builder, additive: str, y: str, dtype: DType) -> str:
-    """ORT gives NaN for a query whose every key is masked; torch gives zeros."""
-    empty = g.op("Equal", g.reduce("ReduceMax", additive, [3], True), g.const(-math.inf, dtype))
-    empty = g.op("Squeeze", empty, g.const([1], DType.I64))
-    return g.op("Where", empty, g.const(0.0, dtype), y)
+    return zero_empty_rows(g, additive, y, out_dtype(node))
 
 
 @lowering("irc.skip_layer_norm")

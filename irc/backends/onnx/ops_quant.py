@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from onnx import helper
-
-from irc.backends.onnx.builder import MS_DOMAIN
 from irc.backends.onnx.registry import lowering
 
 if TYPE_CHECKING:
@@ -20,12 +17,8 @@ if TYPE_CHECKING:
 
 
 def contrib(g: Builder, op_type: str, *inputs: str | None, **attrs: Any) -> str:
-    """One com.microsoft node (version 1) with one output; `None` inputs are omitted optional ones."""
-    name = g.fresh()
-    ins = [i or "" for i in inputs]
-    while ins and not ins[-1]:
-        ins.pop()
-    g.nodes.append(helper.make_node(op_type, ins, [name], domain=MS_DOMAIN, **attrs))
+    """One com.microsoft node with one output; `--quantize` opted in to ONNX Runtime's kernels."""
+    (name,) = g.ms_nodes(op_type, inputs, 1, opted_in=True, **attrs)
     return name
 
 
