@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 from irc.ir.core import Node, Param, Value
 from irc.passes.match import check_type, check_uses, get_arg, producer
-from irc.passes.ort_attention import VIEWS, merged_output
-from irc.passes.ort_rotary import _head_split
+from irc.passes.ort_attention import VIEWS, head_split, merged_output
 from irc.passes.rewriter import PatternRewriter, RewritePass, RewritePattern
 
 END = 9223372036854775807
@@ -46,7 +45,7 @@ class GroupQueryAttention(RewritePattern):
         if why := _check_mask(mask, query):
             return rewriter.fail(why)
         query = _drop_empty_concat(query)
-        q_split = _head_split(query) if isinstance(query, Value) else None
+        q_split = head_split(query) if isinstance(query, Value) else None
         if q_split is None or check_uses(query, 1):
             return rewriter.fail("the query is not transpose(view(%q [B, S, N*H]), 1, 2) read once")
         _, num_heads, _, head_size = query.tensor_type.shape
@@ -111,7 +110,7 @@ def _cache(operand: object, grouped: bool) -> tuple[Value, Value, Value] | None:
     new = _drop_empty_concat(new)
     if not isinstance(past, Value) or past.producer is not None or isinstance(past, Param):
         return None  # the past must be a graph input, which GroupQueryAttention reads as past_key
-    split = _head_split(new) if isinstance(new, Value) else None
+    split = head_split(new) if isinstance(new, Value) else None
     if split is None or check_uses(new, 1):
         return None
     assert isinstance(present, Value)
