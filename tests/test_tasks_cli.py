@@ -96,7 +96,8 @@ def test_a_type_outside_the_test_configs_lists_and_exports_without_task(
         ("t5", "causal-lm-with-past", ("transformers has no causal-lm-with-past head for t5",)),
         ("llava", "default", ("image-text-to-text", "image-text-to-text-with-past")),
         ("parakeet_encoder", "default", ("requires input_features", "cannot make an input")),
-        ("clip", "default-with-past", ("CLIPModel.forward takes no cache",)),
+        ("clip", "default-with-past", ("CLIPModel.forward takes no transformers Cache",)),
+        ("xlm", "default-with-past", ("XLMModel.forward takes no transformers Cache",)),
     ],
 )
 def test_refusals_say_what_irc_lacks(model_type: str, task: str, needles: tuple[str, ...]) -> None:

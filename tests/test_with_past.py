@@ -31,9 +31,9 @@ def _params() -> list[object]:
     ]
 
 
-NO_CACHE = {"xlm": "XLMWithLMHeadModel returned no cache"}
-"""Heads whose forward takes a `cache` argument but return no Cache object (XLM keeps its own
-dict): the frontend lists the task from the signature and refuses it at the cache probe."""
+NO_CACHE = {"xlm": "XLMWithLMHeadModel.forward takes no transformers Cache"}
+"""Heads whose forward takes a `cache` argument that is not a transformers Cache (XLM keeps a dict
+of its own and returns none): irc does not list the task and refuses it before loading."""
 
 
 @pytest.mark.parametrize("model_type", sorted(NO_CACHE))

@@ -64,7 +64,15 @@ def required(cls: Any) -> list[str]:
 
 
 def takes_cache(cls: Any) -> bool:
-    return any(k in parameters(cls) for k in CACHE_KEYWORDS)
+    """Whether `cls.forward` takes a transformers `Cache`. XLM and Flaubert take a `cache` too, but a
+    dict of tensors of their own, which they never return: no cache for irc to export."""
+    params = parameters(cls)
+    return any(k in params and not _tensor_dict(params[k]) for k in CACHE_KEYWORDS)
+
+
+def _tensor_dict(param: inspect.Parameter) -> bool:
+    text = str(param.annotation)
+    return text.startswith("dict") and "Cache" not in text
 
 
 def other_tasks(model_type: str) -> list[str]:

@@ -266,7 +266,8 @@ def _why_no_past(model_type: str, name: str, head: Any, config: Any) -> str | No
         )
     if not takes_cache(head):
         return (
-            f"{head.__name__}.forward takes no cache (no {' or '.join(CACHE_KEYWORDS)} argument), so "
+            f"{head.__name__}.forward takes no transformers Cache (no {' or '.join(CACHE_KEYWORDS)} argument "
+            "of one), so "
             "there is no cache for irc to export"
         )
     return None
