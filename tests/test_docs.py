@@ -25,18 +25,24 @@ def test_tutorial_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     blocks = python_blocks(path)
     assert len(blocks) >= 4, f"{path.name} lost its code blocks"
     monkeypatch.chdir(tmp_path)  # files a tutorial writes land here
-    # A subprocess keeps the tutorials' registrations (passes, backends) out of this process.
-    script = tmp_path / "tutorial.py"
+    run_blocks(blocks, tmp_path)
+
+
+def run_blocks(blocks: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run doc code blocks in order as one script in `folder`; a subprocess keeps their
+    registrations (passes, backends) out of this process. Fails the test if the script fails."""
+    script = folder / "blocks.py"
     script.write_text("\n\n".join(f"# --- block {i + 1}\n{b}" for i, b in enumerate(blocks)))
     run = subprocess.run(
         [sys.executable, str(script)],
-        cwd=tmp_path,
+        cwd=folder,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+    return run
 
 
 def test_tutorials_are_linked_from_the_readme() -> None:

@@ -19,6 +19,7 @@ import torch
 import irc
 from irc.frontend.tasks import detect_task, supported_tasks
 from irc.frontend.vision_language import COMPONENTS, DECODER, EMBED, VISION
+from tests.test_docs import run_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK = "image-text-to-text-with-past"
@@ -285,15 +286,5 @@ def _readme_blocks() -> list[str]:
 def test_readme_vision_language_section_runs(tmp_path: Path) -> None:
     blocks = _readme_blocks()
     assert len(blocks) >= 2, "README's vision-language section lost its code blocks"
-    script = tmp_path / "readme_vlm.py"
-    script.write_text("\n\n".join(blocks))
-    run = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    run = run_blocks(blocks, tmp_path)
     assert "generate() agrees" in run.stdout, run.stdout
