@@ -253,12 +253,28 @@ def tiny_model(model_type: str, task: str, seed: int = 0, **overrides: Any) -> A
     torch.manual_seed(seed)
     auto = getattr(transformers, TASKS[task].auto_class)
     try:
-        return auto.from_config(config).eval()
+        model = auto.from_config(config).eval()
     except Exception as exc:  # noqa: BLE001
         either = (
             " (so does transformers' unshrunk default config)" if _default_fails(model_type, auto) else ""
         )
         raise TinyConfigError(f"{TASKS[task].auto_class}.from_config fails{either}: {_line(exc)}") from exc
+    _redraw_constant_matrices(model)
+    return model
+
+
+def _redraw_constant_matrices(model: Any) -> None:
+    """Some inits leave a matrix constant (afmoe zeroes its router gate), so every expert scores
+    alike and top-k picks among exact ties, which torch and ONNX's TopK break differently: the
+    cell would fail on a tie no trained checkpoint has. Such matrices get small random values."""
+    import torch
+
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.ndim >= 2 and parameter.is_floating_point() and parameter.numel() > 1:
+                flat = parameter.reshape(-1)
+                if bool((flat == flat[0]).all()):
+                    parameter.normal_(0.0, 0.02)
 
 
 def _default_fails(model_type: str, auto: Any) -> bool:
