@@ -18,6 +18,9 @@ The full registry takes hours: run it in shards, each resumable, then merge them
 
     python benchmarks/coverage.py --registry --anchor --shard K/N --results DIR   (K = 1..N)
     python benchmarks/coverage.py --registry --merge DIR                          (docs/coverage.md)
+
+A cell stays in its shard when the registry changes; `--rerun-failed` runs a shard's failed cells
+again (after a fix) and keeps its passed ones.
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     columns = backends + (["transformers-onnx"] if args.anchor else [])
     log = ResultLog(args.results, *(args.shard or (1, 1))) if args.results else None
+    if log and args.rerun_failed:
+        print(f"--rerun-failed: {log.forget_failed(todo)} failed results will run again")
     done = log.done() if log else set()
     results = (log.results if log else []) + run_all(
         todo, columns, args.jobs, args.timeout, args.registry, skip=done, on_result=log and log.append
@@ -140,9 +145,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per cell (default 300)")
     parser.add_argument("--failures", type=Path, help="write failed cells here, one per line")
-    parser.add_argument("--shard", help="run the K-th of N interleaved shards of the cells (K/N)")
+    parser.add_argument("--shard", help="run the K-th of N shards of the cells (K/N)")
     parser.add_argument(
         "--results", type=Path, help="append each finished cell to DIR/shard-K-of-N.jsonl; resume"
+    )
+    parser.add_argument(
+        "--rerun-failed", action="store_true", help="with --results: run the shard's failed cells again"
     )
     parser.add_argument("--merge", type=Path, metavar="DIR", help="write one report of DIR's shard results")
     args = parser.parse_args(argv)

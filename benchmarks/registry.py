@@ -49,7 +49,7 @@ def _cells_of(model_type: str) -> tuple[list[str], list[str]]:
     refused: list[str] = []
     for name, spec in TASKS.items():
         head = head_class(model_type, spec.mapping)
-        if head is None:
+        if head is None or _covered_as_image_text(model_type, name, head, config):
             continue
         try:
             if spec.with_past and (config is None or _why_no_past(model_type, name, head, config)):
@@ -64,6 +64,18 @@ def _cells_of(model_type: str) -> tuple[list[str], list[str]]:
             pass  # whose export reports why
         mine.append(name)
     return mine, refused
+
+
+def _covered_as_image_text(model_type: str, task: str, head: Any, config: Any) -> bool:
+    """transformers' image-to-text mapping also lists decoder-only vision-language models, by the
+    same class as their image-text-to-text head: irc exports that head once, as
+    image-text-to-text-with-past, so it is one cell, not two."""
+    from irc.frontend.heads import head_class
+    from irc.frontend.tasks import IMAGE_TEXT_TASK, TASKS
+
+    if task != "image-to-text" or getattr(config, "is_encoder_decoder", False):
+        return False
+    return head is not None and head is head_class(model_type, TASKS[IMAGE_TEXT_TASK].mapping)
 
 
 def _default_config(model_type: str) -> Any:

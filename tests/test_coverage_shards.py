@@ -46,3 +46,32 @@ def test_merge_reads_every_shard_in_registry_order(tmp_path: Path) -> None:
     assert len(results) == 3
     with pytest.raises(ValueError, match="no shard"):
         merged(tmp_path / "empty", [])
+
+
+def test_a_cell_keeps_its_shard_when_the_registry_changes() -> None:
+    todo = [(f"type{i}", task) for i in range(40) for task in ("default", "causal-lm")]
+    before = shard_of(todo, 2, 8)
+    grown = shard_of([("aaa", "default")] + todo[:10] + todo[11:], 2, 8)
+    assert set(before) - {todo[10]} <= set(grown)
+
+
+def test_cells_done_in_another_shard_file_are_not_run_again(tmp_path: Path) -> None:
+    ResultLog(tmp_path, 1, 8).append(_cell("bert"))
+    assert ("bert", "default", "onnx") in ResultLog(tmp_path, 3, 8).done()
+
+
+def test_rerun_failed_forgets_only_the_failed_cells_it_is_given(tmp_path: Path) -> None:
+    log = ResultLog(tmp_path, 1, 2)
+    log.append(_cell("bert"))
+    log.append(_cell("gpt2", passed=False))
+    ResultLog(tmp_path, 2, 2).append(_cell("t5", passed=False))
+    assert log.forget_failed([("bert", "default"), ("gpt2", "default")]) == 1
+    assert log.done() == {("bert", "default", "onnx"), ("t5", "default", "onnx")}
+
+
+def test_merge_leaves_out_cells_the_registry_no_longer_has(tmp_path: Path) -> None:
+    log = ResultLog(tmp_path, 1, 1)
+    log.append(_cell("bert"))
+    log.append(_cell("llava"))
+    results, cells, _ = merged(tmp_path, [("bert", "default")])
+    assert cells == [("bert", "default")] and [r.model_type for r in results] == ["bert"]
