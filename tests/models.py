@@ -386,21 +386,13 @@ MULTIMODAL_CONFIGS: dict[str, dict[str, Any]] = {
     ),
     # Flattened patches with their mask in, a T5-like text decoder.
     "pix2struct": dict(
-        text_config=dict(
-            vocab_size=99,
-            hidden_size=32,
-            d_kv=8,
-            d_ff=37,
-            num_layers=2,
-            num_heads=4,
-            pad_token_id=0,
-            eos_token_id=1,
-            decoder_start_token_id=0,
-        ),
+        # T5's, less the fields Pix2Struct names otherwise (hidden_size; its decoder is the model).
+        text_config={k: v for k, v in _T5.items() if k not in ("d_model", "num_decoder_layers")}
+        | dict(hidden_size=32),
         vision_config=dict(
-            hidden_size=32,
             d_kv=8,
             d_ff=37,
+            hidden_size=32,
             num_hidden_layers=2,
             num_attention_heads=4,
             patch_embed_hidden_size=48,
