@@ -464,7 +464,7 @@ MULTIMODAL_CONFIGS: dict[str, dict[str, Any]] = {
 }
 """Tiny configs of the models that read audio or images and generate text (text width 32, vocab
 99, images 32x32), at transformers' default init: the coverage matrix's cells. Their tests widen
-the init (each test file's table) so that greedy decoding yields several distinct tokens. Apart
+the init (GREEDY_INIT, by greedy_model) so that greedy decoding yields several distinct tokens. Apart
 from TINY_CONFIGS because most have no head but the generating one, which the per-type tests of
 TINY_CONFIGS (a checkpoint of the first head task) do not expect."""
 
