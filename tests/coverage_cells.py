@@ -1,7 +1,7 @@
 """The coverage matrix: every (test model type, task) irc exports, exported and validated.
 
-The test model types are tests/models.py's tiny configs and its variants (`deberta+relative-attention`:
-the type configured as its real checkpoints are).
+The test model types are tests/models.py's tiny configs (TINY_CONFIGS, MULTIMODAL_CONFIGS) and its
+variants (`deberta+relative-attention`: the type configured as its real checkpoints are).
 
 `benchmarks/coverage.py` runs every cell per backend and writes docs/coverage.md;
 `tests/test_coverage.py` runs every cell on the ONNX backend. Both go through `run_cell`, which
@@ -55,9 +55,9 @@ def cells() -> list[tuple[str, str]]:
     """Every test model type (tests/models.py), crossed with every task the frontend exports it
     for: the types are the suite's parametrization, the tasks are what irc decides."""
     from irc.frontend.tasks import supported_tasks
-    from tests.models import TINY_CONFIGS, VARIANTS, base_type, tiny_config
+    from tests.models import MULTIMODAL_CONFIGS, TINY_CONFIGS, VARIANTS, base_type, tiny_config
 
-    names = [*TINY_CONFIGS, *VARIANTS]
+    names = [*TINY_CONFIGS, *MULTIMODAL_CONFIGS, *VARIANTS]
     return [(m, task) for m in names for task in supported_tasks(base_type(m), tiny_config(m))]
 
 

@@ -337,6 +337,164 @@ tests' parametrization (the model types the default suite covers), not a list ir
 by: irc exports any type (benchmarks/tiny_configs.py shrinks any other type's config)."""
 
 
+# Speech2Text and Whisper name their decoder's length max_target_positions.
+_SPEECH_SEQ2SEQ = {k: v for k, v in _SEQ2SEQ.items() if k != "max_position_embeddings"} | dict(
+    max_target_positions=64
+)
+_IMAGE_TEXT_IDS = dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2)
+# A vision-encoder-decoder's decoder is built as one (from_encoder_decoder_configs sets these).
+_CROSS_DECODER = dict(
+    vocab_size=99, max_position_embeddings=64, is_decoder=True, add_cross_attention=True, **_IMAGE_TEXT_IDS
+)
+_VLM_TEXT = dict(_DECODER, max_position_embeddings=256, bos_token_id=1, eos_token_id=2)
+IMAGE_TOKEN = 98
+"""The image token id of the vision-language configs (the last of their 99 ids)."""
+
+MULTIMODAL_CONFIGS: dict[str, dict[str, Any]] = {
+    # 16 encoder positions: Whisper's encoder takes exactly 32 frames (openai/whisper-*: 3000).
+    "whisper": dict(
+        _SPEECH_SEQ2SEQ,
+        num_mel_bins=16,
+        max_source_positions=16,
+        decoder_start_token_id=3,
+        suppress_tokens=None,
+        begin_suppress_tokens=None,
+    ),
+    "speech_to_text": dict(
+        _SPEECH_SEQ2SEQ,
+        input_feat_per_channel=16,
+        num_conv_layers=2,
+        conv_channels=32,
+        max_source_positions=200,
+        decoder_start_token_id=2,
+    ),
+    # microsoft/trocr-*: ViT encoder, TrOCR decoder of the same width (`+swin-mbart`: Donut's).
+    "vision-encoder-decoder": dict(
+        encoder=dict(_VIT, model_type="vit"),
+        decoder=dict(
+            _CROSS_DECODER,
+            model_type="trocr",
+            d_model=32,
+            decoder_layers=2,
+            decoder_attention_heads=4,
+            decoder_ffn_dim=37,
+        ),
+        # VisionEncoderDecoderModel reads these off its own config, not its decoder's.
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+    ),
+    # Flattened patches with their mask in, a T5-like text decoder.
+    "pix2struct": dict(
+        # T5's, less the fields Pix2Struct names otherwise (hidden_size; its decoder is the model).
+        text_config={k: v for k, v in _T5.items() if k not in ("d_model", "num_decoder_layers")}
+        | dict(hidden_size=32),
+        vision_config=dict(
+            d_kv=8,
+            d_ff=37,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            patch_embed_hidden_size=48,
+            seq_len=64,
+        ),
+    ),
+    # CLIP vision tower, 16 patches (its CLS token dropped), a two-layer projector.
+    "llava": dict(
+        text_config=dict(_VLM_TEXT, model_type="llama"),
+        vision_config=dict(_VIT, model_type="clip_vision_model", projection_dim=32),
+        image_token_id=IMAGE_TOKEN,
+        vision_feature_layer=-1,
+    ),
+    # Pixel-shuffle connector: 16 patches become 4 image tokens; images come as (batch, images, ...).
+    "idefics3": dict(
+        text_config=dict(_VLM_TEXT, model_type="llama"), vision_config=_VIT, image_token_id=IMAGE_TOKEN
+    ),
+    "smolvlm": dict(
+        text_config=dict(_VLM_TEXT, model_type="llama"), vision_config=_VIT, image_token_id=IMAGE_TOKEN
+    ),
+    # SigLIP tower pooled to 4 tokens; image tokens attend to their whole image (token_type_ids).
+    # The sliding window is wider than every length here: a sliding layer's cache keeps only its
+    # window, which the decoder's `past_sequence + sequence` presents do not express. Untied: with
+    # tied embeddings a token's own embedding outweighs the rest and greedy decoding repeats it.
+    "gemma3": dict(
+        text_config=dict(
+            _VLM_TEXT, model_type="gemma3_text", head_dim=8, sliding_window=128, tie_word_embeddings=False
+        ),
+        tie_word_embeddings=False,
+        vision_config=dict(_VIT, model_type="siglip_vision_model"),
+        image_token_id=IMAGE_TOKEN,
+        mm_tokens_per_image=4,
+        boi_token_index=96,
+        eoi_token_index=97,
+    ),
+    # SigLIP tower and a Gemma decoder whose image-and-prompt prefix attends both ways.
+    "paligemma": dict(
+        text_config=dict(_VLM_TEXT, model_type="gemma", head_dim=8, tie_word_embeddings=False),
+        vision_config=dict(_VIT, model_type="siglip_vision_model", projection_dim=32),
+        image_token_id=IMAGE_TOKEN,
+        projection_dim=32,
+        tie_word_embeddings=False,
+    ),
+    # Patches of a 4x4 grid (merged 2x2 into 4 image tokens) and 3-D rotary positions.
+    "qwen2_vl": dict(
+        text_config=dict(
+            _VLM_TEXT,
+            model_type="qwen2_vl_text",
+            tie_word_embeddings=False,
+            rope_parameters=dict(rope_type="default", mrope_section=[1, 1, 2], rope_theta=10000.0),
+        ),
+        vision_config=dict(
+            depth=2,
+            embed_dim=32,
+            hidden_size=32,
+            num_heads=4,
+            patch_size=4,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            in_channels=3,
+            image_size=16,  # a 4x4 patch grid (irc's default image side is 448 pixels)
+        ),
+        image_token_id=IMAGE_TOKEN,
+        video_token_id=97,
+        vision_start_token_id=96,
+        vision_end_token_id=95,
+        tie_word_embeddings=False,
+    ),
+}
+"""Tiny configs of the models that read audio or images and generate text (text width 32, vocab
+99, images 32x32), at transformers' default init: the coverage matrix's cells. Their tests widen
+the init (GREEDY_INIT, by greedy_model) so that greedy decoding yields several distinct tokens. Apart
+from TINY_CONFIGS because most have no head but the generating one, which the per-type tests of
+TINY_CONFIGS (a checkpoint of the first head task) do not expect."""
+
+
+GREEDY_INIT: dict[str, dict[str, Any]] = {
+    "whisper": dict(init_std=0.5),
+    "speech_to_text": dict(init_std=2.0),
+    "vision-encoder-decoder": dict(decoder=dict(init_std=0.5)),
+    "vision-encoder-decoder+swin-mbart": dict(decoder=dict(init_std=0.5)),
+    "pix2struct": dict(text_config=dict(initializer_factor=1.0), vision_config=dict(initializer_factor=1.0)),
+    "llava": dict(initializer_range=0.5),
+    "idefics3": dict(initializer_range=0.5),
+    "smolvlm": dict(initializer_range=0.5),
+    "gemma3": dict(text_config=dict(initializer_range=0.2)),
+    "paligemma": dict(text_config=dict(initializer_range=0.5)),
+    "qwen2_vl": dict(text_config=dict(initializer_range=0.5)),
+}
+"""Wider weights than a checkpoint's, by test type: at transformers' default init greedy decoding
+repeats one token, which a broken cache or merge could reproduce; with these it yields several
+distinct tokens. They amplify float32 rounding, so the tests that use them compare at 1e-3..2e-3."""
+GREEDY_SEEDS = {"gemma3": 1}
+"""Seeds whose widened tiny model decodes many distinct tokens (seed 0 elsewhere)."""
+
+
+def greedy_model(model_type: str, task: str) -> Any:
+    """The tiny model of `model_type` with its GREEDY_INIT: several distinct greedy tokens."""
+    seed = GREEDY_SEEDS.get(model_type, 0)
+    return tiny_model(model_type, task, seed, **GREEDY_INIT.get(model_type, {}))
+
+
 def types_with(task: str) -> list[str]:
     """The test model types for which the frontend decides `task` applies (a with-past task: the
     head takes a cache), in sorted order."""
@@ -394,6 +552,33 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "llama+multi-query": ("llama", dict(num_key_value_heads=1)),
     # facebook/wav2vec2-large-960h-lv60-self: layer-norm feature extractor, which takes a mask.
     "wav2vec2+layer-norm": ("wav2vec2", dict(feat_extract_norm="layer", do_stable_layer_norm=True)),
+    # naver-clova-ix/donut-*: Swin encoder, MBart decoder of another width (32 -> 48), so the
+    # encoder's output goes through the model's enc_to_dec_proj.
+    "vision-encoder-decoder+swin-mbart": (
+        "vision-encoder-decoder",
+        dict(
+            encoder=dict(
+                model_type="swin",
+                image_size=32,
+                patch_size=4,
+                embed_dim=16,
+                depths=[1, 1],
+                num_heads=[2, 2],
+                window_size=4,
+            ),
+            decoder=dict(
+                _CROSS_DECODER,
+                model_type="mbart",
+                d_model=48,
+                decoder_layers=2,
+                encoder_layers=2,
+                decoder_attention_heads=4,
+                encoder_attention_heads=4,
+                decoder_ffn_dim=37,
+                encoder_ffn_dim=37,
+            ),
+        ),
+    ),
     # Untied input and output embeddings (GPT-2 ties them by default; many fine-tunes do not).
     "gpt2+untied": ("gpt2", dict(tie_word_embeddings=False)),
 }
@@ -407,13 +592,17 @@ def base_type(name: str) -> str:
 
 
 def tiny_config(model_type: str, **overrides: Any) -> Any:
-    """The tiny config of a model type or of a variant (`deberta+relative-attention`)."""
+    """The tiny config of a model type or of a variant (`deberta+relative-attention`). An override
+    that is a dict updates a sub-config (`text_config=dict(initializer_range=0.5)`)."""
     from transformers import AutoConfig
 
-    if model_type in VARIANTS:
-        base, variant = VARIANTS[model_type]
-        return AutoConfig.for_model(base, **{**TINY_CONFIGS[base], **variant, **overrides})
-    return AutoConfig.for_model(model_type, **{**TINY_CONFIGS[model_type], **overrides})
+    configs = {**TINY_CONFIGS, **MULTIMODAL_CONFIGS}
+    base, variant = VARIANTS.get(model_type, (model_type, {}))
+    fields = {**configs[base], **variant}
+    for key, value in overrides.items():
+        nested = isinstance(value, dict) and isinstance(fields.get(key), dict)
+        fields[key] = {**fields[key], **value} if nested else value
+    return AutoConfig.for_model(base, **fields)
 
 
 def tiny_model(model_type: str, task: str = "default", seed: int = 0, **overrides: Any) -> Any:

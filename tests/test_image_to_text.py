@@ -11,14 +11,15 @@ from typing import Any
 
 import onnxruntime as ort
 import pytest
-import torch
 
 import irc
 from irc.cli.main import main
 from irc.frontend.seq2seq import COMPONENTS
+from tests.models import greedy_model
 
 ATOL = 2e-3
-"""As tests/test_seq2seq_with_past.py: the wide init below amplifies float32 rounding."""
+"""As tests/test_seq2seq_with_past.py: the wide init (tests/models.py GREEDY_INIT) amplifies
+float32 rounding."""
 
 PROCESSOR = {
     "do_normalize": True,
@@ -31,61 +32,12 @@ PROCESSOR = {
     "rescale_factor": 0.00392156862745098,
     "size": {"height": 32, "width": 32},
 }
-_IDS = dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2)
-_DECODER = dict(vocab_size=99, max_position_embeddings=64, **_IDS)
-
-
-def _encoder_decoder(kind: str) -> tuple[Any, Any]:
-    from transformers import MBartConfig, SwinConfig, TrOCRConfig, ViTConfig
-
-    # init_std 0.5 (transformers' default is 0.02, at which greedy decoding repeats one token).
-    if kind == "trocr":  # microsoft/trocr-*: ViT encoder, TrOCR decoder of the same width
-        encoder = ViTConfig(
-            image_size=32,
-            patch_size=8,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=37,
-        )
-        decoder = TrOCRConfig(
-            d_model=32,
-            decoder_layers=2,
-            decoder_attention_heads=4,
-            decoder_ffn_dim=37,
-            init_std=0.5,
-            **_DECODER,
-        )
-        return encoder, decoder
-    # naver-clova-ix/donut-*: Swin encoder, MBart decoder; here of another width (32 -> 48), so
-    # the encoder's output goes through the model's enc_to_dec_proj.
-    encoder = SwinConfig(
-        image_size=32, patch_size=4, embed_dim=16, depths=[1, 1], num_heads=[2, 2], window_size=4
-    )
-    decoder = MBartConfig(
-        d_model=48,
-        decoder_layers=2,
-        encoder_layers=2,
-        decoder_attention_heads=4,
-        encoder_attention_heads=4,
-        decoder_ffn_dim=37,
-        encoder_ffn_dim=37,
-        init_std=0.5,
-        is_decoder=True,
-        add_cross_attention=True,
-        **_DECODER,
-    )
-    return encoder, decoder
+KINDS = {"trocr": "vision-encoder-decoder", "donut": "vision-encoder-decoder+swin-mbart"}
+"""tests/models.py's tiny vision-encoder-decoders: TrOCR-like ViT + TrOCR and Donut-like Swin + MBart."""
 
 
 def image_to_text_model(kind: str) -> Any:
-    from transformers import VisionEncoderDecoderConfig, VisionEncoderDecoderModel
-
-    torch.manual_seed(0)
-    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(*_encoder_decoder(kind))
-    # VisionEncoderDecoderModel reads these off its own config, not its decoder's.
-    config.pad_token_id, config.eos_token_id, config.decoder_start_token_id = 1, 2, 2
-    return VisionEncoderDecoderModel(config).eval()
+    return greedy_model(KINDS.get(kind, kind), "image-to-text")
 
 
 def _session(path: Path) -> ort.InferenceSession:
@@ -115,26 +67,10 @@ def test_components_validate_and_generate(kind: str, width: int, tmp_path: Path)
     assert merged.get_inputs()[1].shape == ["batch", "encoder_sequence", width]
 
 
-def pix2struct_model() -> Any:
-    from transformers import Pix2StructConfig, Pix2StructForConditionalGeneration
-
-    torch.manual_seed(0)
-    text = dict(vocab_size=99, hidden_size=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4)
-    vision = dict(hidden_size=32, d_kv=8, d_ff=37, num_hidden_layers=2, num_attention_heads=4)
-    config = Pix2StructConfig(
-        # initializer_factor 1.0 (not 0.02-wide): several distinct greedy tokens.
-        text_config=dict(
-            text, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, initializer_factor=1.0
-        ),
-        vision_config=dict(vision, patch_embed_hidden_size=48, seq_len=64, initializer_factor=1.0),
-    )
-    return Pix2StructForConditionalGeneration(config).eval()
-
-
 @pytest.mark.slow
 def test_pix2struct_takes_flattened_patches_and_their_mask(tmp_path: Path) -> None:
     result = irc.export(
-        pix2struct_model(), task="image-to-text-with-past", output=tmp_path / "out", atol=ATOL
+        image_to_text_model("pix2struct"), task="image-to-text-with-past", output=tmp_path / "out", atol=ATOL
     )
     report = result.report
     assert report.passed, report.format()
@@ -151,20 +87,6 @@ def test_pix2struct_takes_flattened_patches_and_their_mask(tmp_path: Path) -> No
         "encoder_attention_mask",
         "encoder_hidden_states",
     ]
-
-
-@pytest.mark.slow
-def test_torchscript_exports_trocr_with_past(tmp_path: Path) -> None:
-    result = irc.export(
-        image_to_text_model("trocr"),
-        task="image-to-text-with-past",
-        output=tmp_path / "out",
-        backend="torchscript",
-        atol=ATOL,
-    )
-    assert result.report.passed, result.report.format()
-    assert result.report.generation and result.report.generation.distinct >= 5
-    assert sorted(result.artifacts) == sorted(COMPONENTS)
 
 
 def test_checkpoint_lists_detects_and_carries_its_image_processor(

@@ -16,55 +16,16 @@ import irc
 from irc.cli.main import main
 from irc.errors import IrcError
 from irc.frontend.seq2seq import COMPONENTS
+from tests.models import greedy_model
 
 ATOL = 2e-3
-"""As tests/test_seq2seq_with_past.py: the wide init below amplifies float32 rounding."""
-
-_SPEECH = dict(
-    d_model=32,
-    encoder_layers=2,
-    decoder_layers=2,
-    encoder_attention_heads=4,
-    decoder_attention_heads=4,
-    encoder_ffn_dim=37,
-    decoder_ffn_dim=37,
-    vocab_size=99,
-    max_target_positions=64,
-    pad_token_id=1,
-    bos_token_id=0,
-    eos_token_id=2,
-)
-# init_std: at transformers' default (0.02) greedy decoding repeats one token, which a broken
-# cache could reproduce; these widths give 4+ distinct tokens within ATOL.
-CONFIGS: dict[str, dict[str, Any]] = {
-    # 16 encoder positions: Whisper's encoder takes exactly 32 frames (openai/whisper-*: 3000).
-    "whisper": dict(
-        _SPEECH,
-        num_mel_bins=16,
-        max_source_positions=16,
-        decoder_start_token_id=3,
-        suppress_tokens=None,
-        begin_suppress_tokens=None,
-        init_std=0.5,
-    ),
-    "speech_to_text": dict(
-        _SPEECH,
-        input_feat_per_channel=16,
-        num_conv_layers=2,
-        conv_channels=32,
-        max_source_positions=200,
-        decoder_start_token_id=2,
-        init_std=2.0,
-    ),
-}
+"""As tests/test_seq2seq_with_past.py: the wide init (tests/models.py GREEDY_INIT) amplifies
+float32 rounding."""
 
 
 def speech_model(model_type: str) -> Any:
-    from transformers import AutoConfig, AutoModelForSpeechSeq2Seq
-
-    torch.manual_seed(0)
-    config = AutoConfig.for_model(model_type, **CONFIGS[model_type])
-    return AutoModelForSpeechSeq2Seq.from_config(config).eval()
+    """tests/models.py's tiny `model_type` (16 mel bins; Whisper: 32 frames), init widened."""
+    return greedy_model(model_type, "speech-seq2seq")
 
 
 def speech_checkpoint(folder: Path, model_type: str = "whisper") -> Path:
@@ -127,14 +88,14 @@ def test_features_of_another_length_run_through_speech_to_text(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_torchscript_exports_whisper_with_past(tmp_path: Path) -> None:
-    result = irc.export(
-        speech_model("whisper"),
-        task="speech-seq2seq-with-past",
-        output=tmp_path / "out",
-        backend="torchscript",
-        atol=ATOL,
-    )
+@pytest.mark.parametrize(
+    ("model_type", "task"),
+    [("whisper", "speech-seq2seq-with-past"), ("vision-encoder-decoder", "image-to-text-with-past")],
+)
+def test_torchscript_exports_encoder_decoders_with_past(model_type: str, task: str, tmp_path: Path) -> None:
+    """Whisper, and a TrOCR-like image-to-text model (tests/test_image_to_text.py), as TorchScript."""
+    model = greedy_model(model_type, task.removesuffix("-with-past"))
+    result = irc.export(model, task=task, output=tmp_path / "out", backend="torchscript", atol=ATOL)
     assert result.report.passed, result.report.format()
     assert result.report.generation and result.report.generation.distinct >= 4
     assert sorted(result.artifacts) == sorted(COMPONENTS)

@@ -19,128 +19,23 @@ import torch
 import irc
 from irc.frontend.tasks import detect_task, supported_tasks
 from irc.frontend.vision_language import COMPONENTS, DECODER, EMBED, VISION
+from tests.models import greedy_model
 from tests.test_docs import run_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK = "image-text-to-text-with-past"
-IMAGE_TOKEN = 98
-_TEXT = dict(
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    intermediate_size=37,
-    vocab_size=99,
-    max_position_embeddings=256,
-    pad_token_id=0,
-    bos_token_id=1,
-    eos_token_id=2,
-)
-_VISION = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
-_PATCHES = dict(_VISION, image_size=32, patch_size=8)
-
-CONFIGS: dict[str, dict[str, Any]] = {
-    # CLIP vision tower, 16 patches (its CLS token dropped), a two-layer projector.
-    "llava": dict(
-        text_config=dict(_TEXT, model_type="llama"),
-        vision_config=dict(_PATCHES, model_type="clip_vision_model", projection_dim=32),
-        image_token_id=IMAGE_TOKEN,
-        vision_feature_layer=-1,
-    ),
-    # Pixel-shuffle connector: 16 patches become 4 image tokens; images come as (batch, images, ...).
-    "idefics3": dict(
-        text_config=dict(_TEXT, model_type="llama"), vision_config=_PATCHES, image_token_id=IMAGE_TOKEN
-    ),
-    "smolvlm": dict(
-        text_config=dict(_TEXT, model_type="llama"), vision_config=_PATCHES, image_token_id=IMAGE_TOKEN
-    ),
-    # SigLIP tower pooled to 4 tokens; image tokens attend to their whole image (token_type_ids).
-    # The sliding window is wider than every length here: a sliding layer's cache keeps only its
-    # window, which the decoder's `past_sequence + sequence` presents do not express.
-    "gemma3": dict(
-        text_config=dict(
-            _TEXT,
-            model_type="gemma3_text",
-            head_dim=8,
-            sliding_window=128,
-            initializer_range=0.2,
-            tie_word_embeddings=False,
-        ),
-        tie_word_embeddings=False,
-        vision_config=dict(_PATCHES, model_type="siglip_vision_model"),
-        image_token_id=IMAGE_TOKEN,
-        mm_tokens_per_image=4,
-        boi_token_index=96,
-        eoi_token_index=97,
-    ),
-    # SigLIP tower and a Gemma decoder whose image-and-prompt prefix attends both ways.
-    "paligemma": dict(
-        text_config=dict(
-            _TEXT, model_type="gemma", head_dim=8, initializer_range=0.5, tie_word_embeddings=False
-        ),
-        vision_config=dict(_PATCHES, model_type="siglip_vision_model", projection_dim=32),
-        image_token_id=IMAGE_TOKEN,
-        projection_dim=32,
-        tie_word_embeddings=False,
-    ),
-    # Patches of a 4x4 grid (merged 2x2 into 4 image tokens) and 3-D rotary positions.
-    "qwen2_vl": dict(
-        text_config=dict(
-            _TEXT,
-            model_type="qwen2_vl_text",
-            initializer_range=0.5,
-            tie_word_embeddings=False,
-            rope_parameters=dict(rope_type="default", mrope_section=[1, 1, 2], rope_theta=10000.0),
-        ),
-        vision_config=dict(
-            depth=2,
-            embed_dim=32,
-            hidden_size=32,
-            num_heads=4,
-            patch_size=4,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-            in_channels=3,
-            image_size=16,  # a 4x4 patch grid (irc's default image side is 448 pixels)
-        ),
-        image_token_id=IMAGE_TOKEN,
-        video_token_id=97,
-        vision_start_token_id=96,
-        vision_end_token_id=95,
-        tie_word_embeddings=False,
-    ),
-}
-"""Tiny configs of the families tested: text hidden size 32, vocab 99, images 32x32."""
-
-INIT: dict[str, dict[str, Any]] = {
-    # Wider weights than a checkpoint's, so that greedy decoding gives many distinct tokens.
-    "llava": dict(initializer_range=0.5),
-    "idefics3": dict(initializer_range=0.5),
-    "smolvlm": dict(initializer_range=0.5),
-    # Gemma3 initializes from its text config; with tied embeddings a token's own embedding
-    # outweighs the rest and greedy decoding repeats it, so the test model's are untied.
-    "gemma3": {},
-    "paligemma": {},
-    "qwen2_vl": {},
-}
-SEEDS = {"gemma3": 1}
-"""Seeds whose tiny model decodes many distinct tokens (seed 0 elsewhere)."""
+FAMILIES = ["llava", "idefics3", "smolvlm", "gemma3", "paligemma", "qwen2_vl"]
+"""tests/models.py's tiny vision-language configs: text hidden size 32, vocab 99, images 32x32."""
 FAST = {"llava", "idefics3", "gemma3", "qwen2_vl"}
 ATOL = 1e-3
 
 
 def tiny_vlm(model_type: str) -> Any:
-    from transformers import AutoConfig, AutoModelForImageTextToText
-    from transformers.utils import logging
-
-    logging.set_verbosity_error()
-    torch.manual_seed(SEEDS.get(model_type, 0))
-    config = AutoConfig.for_model(model_type, **CONFIGS[model_type], **INIT[model_type])
-    return AutoModelForImageTextToText.from_config(config).eval()
+    return greedy_model(model_type, TASK)
 
 
 def _params() -> list[Any]:
-    return [t if t in FAST else pytest.param(t, marks=pytest.mark.slow) for t in CONFIGS]
+    return [t if t in FAST else pytest.param(t, marks=pytest.mark.slow) for t in FAMILIES]
 
 
 @pytest.mark.parametrize("model_type", _params())
@@ -234,12 +129,16 @@ def test_torchscript_components(tmp_path: Path) -> None:
 
 
 def test_neuron_refuses_with_past(tmp_path: Path) -> None:
-    with pytest.raises(irc.IrcError, match="with-past|components"):
+    with pytest.raises(
+        irc.IrcError, match="with-past tasks are not supported on the neuron backend"
+    ) as caught:
         irc.export(tiny_vlm("llava"), task=TASK, output=tmp_path / "out", backend="neuron")
+    assert "--component" not in str(caught.value) and "--backend onnx" in str(caught.value)
+    assert not (tmp_path / "out").exists()
 
 
 def test_tasks_and_detection() -> None:
-    for model_type in CONFIGS:
+    for model_type in FAMILIES:
         config = tiny_vlm(model_type).config
         assert TASK in supported_tasks(model_type, config)
         architectures = [type(tiny_vlm(model_type)).__name__]

@@ -148,11 +148,18 @@ def bucket_name(sizes: dict[str, int]) -> str:
 
 
 def check_bucketed_load(loaded: Any, backend: str) -> None:
-    """An encoder-decoder with its cache is refused by a bucketed backend before tracing: its
-    four models have a cache dim besides batch and sequence."""
-    from irc.frontend.tasks import ENCODER_DECODER_PAST
+    """An encoder-decoder or vision-language model with its cache is refused by a bucketed backend
+    before tracing: its models have a cache dim besides batch and sequence."""
+    from irc.frontend.tasks import ENCODER_DECODER_PAST, IMAGE_TEXT_TASK
 
     task = loaded.task.name
+    if task == IMAGE_TEXT_TASK:  # no task without the cache to point to: a VLM decodes through it
+        raise IrcError(
+            f"with-past tasks are not supported on the {backend} backend, which buckets the batch and "
+            f"sequence dims only: {task} exports a vision encoder, a text embedding and a decoder with "
+            "a key/value cache (past_sequence dim). Use --backend onnx or torchscript, whose dims stay "
+            "symbolic."
+        )
     if task in ENCODER_DECODER_PAST:
         raise IrcError(
             f"the {backend} backend buckets the batch and sequence dims only, and {task} exports an "

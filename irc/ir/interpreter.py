@@ -56,8 +56,9 @@ class Interpreter:
             raise InterpreterError(f"{node.op} failed at {node.provenance}: {exc}") from exc
         if not node.outputs:
             return []
-        if len(node.outputs) == 1:
+        if len(node.outputs) == 1 and not isinstance(result, (list, tuple)):
             return [result]
+        # A list op's outputs are its elements, even one (a split into one piece).
         return list(result)[: len(node.outputs)]
 
     def _last_uses(self) -> dict[int, list[Value]]:

@@ -121,6 +121,14 @@ def split_with_sizes_and_unbind(b: GraphMaker) -> None:
 
 
 @case(SEQ)
+def split_into_one_piece(b: GraphMaker) -> None:
+    # Qwen2-VL's vision attention splits by its grid sizes; with one image, into one piece.
+    x = b.input("x", "f32", ("batch", "seq", 6))
+    s1 = b.op("aten.sym_size.int", x, 1)
+    b.output(b.op("aten.split_with_sizes", x, [s1], 1, outputs=1))
+
+
+@case(SEQ)
 def gather_smaller_index(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", 8))
     i = b.input("i", "i64", ("batch", "seq"), make=ints(0, 8))

@@ -83,7 +83,7 @@ class GraphMaker:
         `"(h - 1)//2 + 1"`); it is checked against the probe."""
         fn = get_op(op).target
         result = fn(*map_args(args, self.probe.__getitem__), **map_args(kwargs, self.probe.__getitem__))
-        results = list(result)[:outputs] if outputs > 1 else [result]
+        results = list(result)[:outputs] if outputs > 1 or isinstance(result, (list, tuple)) else [result]
         base = op.split(".")[1]
         types = [self._type(r) for r in results]
         if out_shape is not None:

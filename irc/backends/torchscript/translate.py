@@ -25,6 +25,7 @@ from irc.backends.torchscript.registry import TABLE, Emitter, emitters
 from irc.backends.torchscript.runner import SIGNATURE_FILE, SOURCE_FILE, quiet_jit
 from irc.errors import LoweringError
 from irc.ir.core import Graph, Node, Param, Value
+from irc.ir.ops import get_op
 from irc.ir.types import ScalarType
 
 CLASS_NAME = "IrcModule"
@@ -85,7 +86,15 @@ def _statement(g: Codegen, table: dict[str, Emitter], node: Node) -> str:
     if not node.outputs:
         return expression + comment
     targets = ", ".join(g.bind(v) for v in node.outputs)
+    if len(node.outputs) == 1 and _returns_list(node.op):
+        targets += ","  # a split into one piece is still a list: unpack its one tensor
     return f"{targets} = {expression}{comment}"
+
+
+def _returns_list(op: str) -> bool:
+    """The op's schema returns `Tensor[]` (split, chunk, unbind): one IR output per element."""
+    schema = getattr(get_op(op).target, "_schema", None)
+    return schema is not None and [str(r.type) for r in schema.returns] == ["List[Tensor]"]
 
 
 def _as_tensor(g: Codegen, value: Value) -> str:
