@@ -34,10 +34,12 @@ def lowerings() -> dict[str, Emitter]:
 # The op modules register into LOWERINGS as they are imported; importing them here, once the
 # decorator exists, makes the table complete for anyone who imports this module.
 from irc.backends.onnx import (  # noqa: E402, F401
+    ops_alias,
     ops_audio,
     ops_bucketize,
     ops_conv,
     ops_create,
+    ops_exp_log,
     ops_fold,
     ops_math,
     ops_moe,
