@@ -4,6 +4,8 @@ ONNX and TorchScript; an op with no rule is refused by name."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -86,3 +88,17 @@ def test_op_without_rule_is_refused_by_name() -> None:
     maker.output(maker.op("aten.abs", z, module="model.layers.0.attn"))
     with pytest.raises(TraceError, match=r"aten\.abs at model\.layers\.0\.attn \(test\.py:1\).*aten\.polar"):
         rewrite_complex(maker.graph)
+
+
+@pytest.mark.slow  # a minute or more on a loaded machine; the graph-level cases above run by default
+def test_llama4_rotary_exports_and_validates(tmp_path: Path) -> None:
+    """Llama 4's text decoder, whose rotary embedding multiplies complex numbers, exports to ONNX
+    and matches the model at new shapes (irc.export validates, and raises if it does not)."""
+    import irc
+    from benchmarks.tiny_configs import tiny_model
+
+    model = tiny_model("llama4_text", "causal-lm")
+    graph = irc.trace(model, "causal-lm")
+    assert "aten.polar" not in graph.ops() and "aten.view_as_real" not in graph.ops()
+    result = irc.export(model, "causal-lm", tmp_path / "out", backend="onnx")
+    assert result.report.passed
