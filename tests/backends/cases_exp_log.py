@@ -1,4 +1,4 @@
-"""Cases for aten.expm1, aten.log1p (ops_exp_log.py) and aten.concat (ops_alias.py)."""
+"""Cases for aten.expm1, aten.log1p, aten.logsumexp (ops_exp_log.py) and aten.concat (ops_alias.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,35 @@ def log1p(b: GraphMaker) -> None:
 
 
 @case(SEQ)
+def logsumexp(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", "seq", 4))
+    b.output(
+        b.op("aten.logsumexp", x, [-1]),
+        b.op("aten.logsumexp", x, [1, 2], True),
+        b.op("aten.logsumexp", b.op("aten.mul.Tensor", x, 100.0), [-1]),
+    )
+
+
+@case(SEQ)
+def logsumexp_of_masked_rows(b: GraphMaker) -> None:
+    # attention scores with whole rows masked: torch gives -inf there, not NaN
+    x = b.input("x", "f32", ("batch", "seq", 4))
+    masked = b.op("aten.masked_fill.Scalar", x, b.op("aten.lt.Scalar", x, 0.0), float("-inf"))
+    b.output(
+        b.op("aten.logsumexp", masked, [-1]),
+        b.op("aten.logsumexp", b.op("aten.full_like", x, float("-inf")), [0]),
+    )
+
+
+@case(SEQ)
 def concat(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", "seq"))
     y = b.input("y", "i64", ("batch", 2))
     b.output(b.op("aten.concat", [x, y], -1), b.op("aten.concat", [x, x]))
+
+
+@case(SEQ, opset=15)
+def logsumexp_opset15(b: GraphMaker) -> None:
+    # ReduceMax takes its axes as an attribute before opset 18
+    x = b.input("x", "f32", ("batch", "seq", 4))
+    b.output(b.op("aten.logsumexp", x, [1, -1]))
