@@ -1,10 +1,11 @@
-"""Cases for aten.expm1, aten.log1p, aten.logsumexp (ops_exp_log.py) and aten.concat (ops_alias.py)."""
+"""Cases for aten.expm1, aten.log1p, aten.logsumexp (ops_exp_log.py), aten.scatter_reduce.two
+(ops_scatter_reduce.py) and aten.concat (ops_alias.py)."""
 
 from __future__ import annotations
 
 import torch
 
-from tests.backends.cases import BATCH, SEQ, case
+from tests.backends.cases import BATCH, SEQ, add_case, case
 from tests.backends.util import GraphMaker
 
 
@@ -64,3 +65,33 @@ def logsumexp_opset15(b: GraphMaker) -> None:
     # ReduceMax takes its axes as an attribute before opset 18
     x = b.input("x", "f32", ("batch", "seq", 4))
     b.output(b.op("aten.logsumexp", x, [1, -1]))
+
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _segments(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
+    # repeated targets (several values meet), and target 3 never written
+    return torch.randint(0, 3, shape, generator=gen)
+
+
+for _reduce in _REDUCES:
+
+    def _scatter_reduce(b: GraphMaker, reduce: str = _reduce) -> None:
+        x = b.input("x", "f32", (4, "seq"))
+        index = b.input("index", "i64", ("batch", "seq"), make=_segments)
+        src = b.input("src", "f32", ("batch", "seq"))
+        b.output(
+            b.op("aten.scatter_reduce.two", x, 0, index, src, reduce),
+            b.op("aten.scatter_reduce.two", x, 0, index, src, reduce, include_self=False),
+        )
+
+    add_case(f"scatter_reduce_{_reduce}", _scatter_reduce, SEQ)
+
+
+@case(SEQ)
+def scatter_reduce_int_amax(b: GraphMaker) -> None:
+    x = b.input("x", "i64", (4, "seq"))
+    index = b.input("index", "i64", ("batch", "seq"), make=_segments)
+    src = b.input("src", "i64", ("batch", "seq"))
+    b.output(b.op("aten.scatter_reduce.two", x, 0, index, src, "amax", include_self=False))

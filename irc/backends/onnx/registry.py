@@ -50,6 +50,7 @@ from irc.backends.onnx import (  # noqa: E402, F401
     ops_quant,
     ops_resize,
     ops_scatter,
+    ops_scatter_reduce,
     ops_shape,
     ops_stats,
 )
