@@ -19,6 +19,7 @@ import torch
 
 from irc.errors import TraceError
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
+from irc.frontend.complex_pairs import rewrite_complex
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
@@ -153,6 +154,7 @@ def trace(
     if not returned:
         raise TraceError(no_outputs(loaded, wrapper, args))
     graph = _Importer(program, specs, returned, loaded).run()
+    rewrite_complex(graph)
     graph.metadata.update({"model_type": loaded.model_type, "task": loaded.task.name})
     return graph
 

@@ -56,6 +56,7 @@ def all_cases() -> list[Case]:
         cases_bucketize,
         cases_conv,
         cases_create,
+        cases_exp_log,
         cases_math,
         cases_moe,
         cases_nn,

@@ -34,10 +34,12 @@ def lowerings() -> dict[str, Emitter]:
 # The op modules register into LOWERINGS as they are imported; importing them here, once the
 # decorator exists, makes the table complete for anyone who imports this module.
 from irc.backends.onnx import (  # noqa: E402, F401
+    ops_alias,
     ops_audio,
     ops_bucketize,
     ops_conv,
     ops_create,
+    ops_exp_log,
     ops_fold,
     ops_math,
     ops_moe,
@@ -48,6 +50,7 @@ from irc.backends.onnx import (  # noqa: E402, F401
     ops_quant,
     ops_resize,
     ops_scatter,
+    ops_scatter_reduce,
     ops_shape,
     ops_stats,
 )
