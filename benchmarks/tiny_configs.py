@@ -32,6 +32,7 @@ _WIDTHS = {
     "true_hidden_size",
     "intra_bottleneck_size",
     "hidden_size_per_layer_input",
+    "embedding_dim",
 }
 _FFNS = {
     "intermediate_size",
@@ -48,6 +49,7 @@ _FFNS = {
     "shared_experts_intermediate_size",
     "moe_shared_expert_intermediate_size",
     "expert_ffn_hidden_size",
+    "ffn_hidden_size",
 }
 _LAYERS = {
     "num_hidden_layers",
@@ -58,6 +60,7 @@ _LAYERS = {
     "decoder_layers",
     "num_decoder_layers",
     "num_encoder_layers",
+    "num_blocks",
 }
 _HEADS = {
     "num_attention_heads",
@@ -125,6 +128,8 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
         out["image_size"] = max(out["image_size"], stride * patch)
     _per_layer_lists(out, values)
     _layer_counts(out, values)
+    _sums(out, values)
+    _factored_widths(out)
     _drop_stage_picks(out, values)
     _rope(out)
     _token_ids(out)
@@ -218,6 +223,31 @@ def _layer_counts(out: dict[str, Any], before: dict[str, Any]) -> None:
         value = out.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value:
             out[name] = out[key] if value == before[key] else 0
+
+
+_SUMS = {"qk_head_dim": ("qk_nope_head_dim", "qk_rope_head_dim")}
+"""Fields defined as the sum of others (a query head of MLA attention: its unrotated and rotated parts)."""
+
+
+def _sums(out: dict[str, Any], before: dict[str, Any]) -> None:
+    for name, parts in _SUMS.items():
+        if isinstance(out.get(name), int) and all(isinstance(before.get(p), int) for p in parts):
+            if before[name] == sum(before[p] for p in parts):
+                out[name] = sum(out[p] for p in parts)
+
+
+def _factored_widths(out: dict[str, Any]) -> None:
+    """Widths derived as `hidden_size * *_dim_factor` are rounded up to a multiple of 64 by some
+    configs (xLSTM's qk_dim) but not by their modeling code: the width is raised until every such
+    product is a whole multiple of 64, where the two agree."""
+    factors = [v for k, v in out.items() if k.endswith("_dim_factor") and isinstance(v, float)]
+    if not factors:
+        return
+    widths = range(WIDTH, 64 * 64 + 1, WIDTH)
+    width = next((w for w in widths if all((w * f) % 64 == 0 for f in factors)), WIDTH)
+    for key in _WIDTHS:
+        if isinstance(out.get(key), int) and out[key] == WIDTH:
+            out[key] = width
 
 
 def _keep_kinds(value: list[Any], layers: int) -> list[Any]:

@@ -72,3 +72,18 @@ def test_rope_sections_the_modeling_file_defaults_to_are_made_explicit(model_typ
 def test_a_type_whose_defaults_do_not_build_says_so() -> None:
     with pytest.raises(TinyConfigError, match="so does transformers' unshrunk default config"):
         tiny_model("chameleon", "default")
+
+
+def test_a_sum_of_shrunk_head_parts_is_re_derived() -> None:
+    # LongCat-Flash's qk_head_dim is qk_nope_head_dim + qk_rope_head_dim (MLA).
+    config = tiny_config("longcat_flash")
+    assert config.qk_head_dim == config.qk_nope_head_dim + config.qk_rope_head_dim
+    _forward("longcat_flash")
+
+
+def test_widths_times_a_dim_factor_stay_multiples_of_64() -> None:
+    # xLSTM's config rounds hidden_size * qk_dim_factor up to 64, its modeling code does not.
+    config = tiny_config("xlstm")
+    assert config.embedding_dim == config.hidden_size
+    assert (config.hidden_size * config.qk_dim_factor) % 64 == 0
+    _forward("xlstm", "causal-lm")
