@@ -1,10 +1,11 @@
 """Tracing a loaded model with torch.export into an irc Graph.
 
 The model is wrapped so that it takes its inputs positionally, is called with `use_cache=False`
-and `return_dict=True` (reaching every sub-module, unlike a config edit), and returns the task's
-outputs as a dict by name; the ModelOutput is flattened by name here. torch.export's symbols (`s33`) are
-renamed to the task's dim names (`batch`), its `getitem` nodes become node outputs, and its
-assertion nodes are dropped: the IR says what is computed, not what was checked while tracing.
+(unless the head sets it itself: call_flags.py) and `return_dict=True` (reaching every sub-module,
+unlike a config edit), and returns the task's outputs as a dict by name; the ModelOutput is
+flattened by name here. torch.export's symbols (`s33`) are renamed to the task's dim names
+(`batch`), its `getitem` nodes become node outputs, and its assertion nodes are dropped: the IR
+says what is computed, not what was checked while tracing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 
 from irc.errors import TraceError
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
+from irc.frontend.call_flags import use_cache_flag, without_module_reprs
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
@@ -91,7 +93,7 @@ class TaskModule(torch.nn.Module):
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
         if self.past_count:
             kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:])
-        out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
+        out = self.model(**kwargs, **use_cache_flag(self.model, bool(self.past_count)), return_dict=True)
         self.returned = [k for k in out if out[k] is not None]  # what it has, when none is wanted
         names = [k for k in self.wanted if k in out and out[k] is not None]
         values = [out[k] for k in names]
@@ -290,7 +292,7 @@ def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = without_module_reprs(str(exc).strip()).splitlines()
     # Callers end the sentence themselves.
     return (text[0].strip().rstrip(".") if text else type(exc).__name__) + raised_at(exc)
 

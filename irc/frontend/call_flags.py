@@ -1,0 +1,42 @@
+"""How the traced wrapper calls a head: the `use_cache` flag it passes, and error text made short.
+
+A head without past is called with `use_cache=False` so that it returns no cache; but some heads
+fix the flag themselves when calling their base model (T5Gemma2's classification heads pass
+`use_cache=False` and forward their `**kwargs`), and passing it again is a TypeError ("got
+multiple values for keyword argument 'use_cache'"). Such a head does not name `use_cache` in its
+signature and sets it in its source: it gets no flag from irc.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from typing import Any
+
+
+def use_cache_flag(model: Any, with_past: bool) -> dict[str, bool]:
+    """The `use_cache` keyword for calling `model`: True with past; False without, unless the
+    head sets it itself (then none)."""
+    if with_past:
+        return {"use_cache": True}
+    return {} if _sets_use_cache_itself(type(model).forward) else {"use_cache": False}
+
+
+@functools.cache
+def _sets_use_cache_itself(forward: Any) -> bool:
+    try:
+        if "use_cache" in inspect.signature(forward).parameters:
+            return False
+        return "use_cache=False" in inspect.getsource(forward)
+    except (OSError, TypeError, ValueError):  # no source (a compiled or dynamic forward)
+        return False
+
+
+_MODULE_REPR = re.compile(r"\(\n.*?\n\)", re.DOTALL)
+
+
+def without_module_reprs(text: str) -> str:
+    """`text` with multi-line module reprs (`T5Gemma2Model(\\n  (encoder): ...\\n)`, which Python
+    puts in a call's TypeError) shortened to `T5Gemma2Model(...)`: the reason follows them."""
+    return _MODULE_REPR.sub("(...)", text)

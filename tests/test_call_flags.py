@@ -1,0 +1,27 @@
+"""The wrapper's `use_cache` flag and the short form of errors that carry a module repr."""
+
+from __future__ import annotations
+
+from benchmarks.tiny_configs import tiny_model
+from irc.frontend.call_flags import use_cache_flag, without_module_reprs
+from irc.frontend.traced import trace_components
+
+
+def test_a_head_that_sets_use_cache_itself_is_traced_without_the_flag() -> None:
+    # T5Gemma2's token-classification head passes use_cache=False to its model with **kwargs:
+    # irc's flag on top was "got multiple values for keyword argument 'use_cache'".
+    model = tiny_model("t5gemma2", "token-classification")
+    assert use_cache_flag(model, with_past=False) == {}
+    (traced,) = trace_components(model, "token-classification")
+    assert [v.name for v in traced.graph.outputs] == ["logits"]
+
+
+def test_other_heads_get_the_flag() -> None:
+    model = tiny_model("bert", "sequence-classification")
+    assert use_cache_flag(model, with_past=False) == {"use_cache": False}
+    assert use_cache_flag(model, with_past=True) == {"use_cache": True}
+
+
+def test_a_module_repr_in_an_error_is_shortened_to_its_name() -> None:
+    text = "T5Gemma2Model(\n  (encoder): Enc(\n    (x): Linear()\n  )\n) got multiple values for 'use_cache'"
+    assert without_module_reprs(text) == "T5Gemma2Model(...) got multiple values for 'use_cache'"
