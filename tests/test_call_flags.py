@@ -25,3 +25,14 @@ def test_other_heads_get_the_flag() -> None:
 def test_a_module_repr_in_an_error_is_shortened_to_its_name() -> None:
     text = "T5Gemma2Model(\n  (encoder): Enc(\n    (x): Linear()\n  )\n) got multiple values for 'use_cache'"
     assert without_module_reprs(text) == "T5Gemma2Model(...) got multiple values for 'use_cache'"
+
+
+def test_an_error_on_none_names_the_optional_inputs_irc_left_unset() -> None:
+    import pytest
+
+    from irc.errors import TraceError
+
+    # MiniCPM-V 4.7's vision tower reads its optional target_sizes unconditionally.
+    model = tiny_model("minicpmv4_7_vision", "default")
+    with pytest.raises(TraceError, match=r"irc leaves the forward's optional target_sizes unset"):
+        trace_components(model, "default")

@@ -40,3 +40,31 @@ def without_module_reprs(text: str) -> str:
     """`text` with multi-line module reprs (`T5Gemma2Model(\\n  (encoder): ...\\n)`, which Python
     puts in a call's TypeError) shortened to `T5Gemma2Model(...)`: the reason follows them."""
     return _MODULE_REPR.sub("(...)", text)
+
+
+_NOT_INPUTS = ("labels", "return_dict", "use_cache", "cache_position", "past_key_values", "head_mask")
+
+
+def unset_inputs_hint(model: Any, given: list[str], exc: BaseException) -> str:
+    """For an error on a None (`'NoneType' object has no attribute 'device'`): the forward's
+    optional tensor arguments irc left unset, one of which the model reads anyway (MiniCPM-V 4.7's
+    vision tower reads `target_sizes`). Empty for other errors."""
+    if "NoneType" not in str(exc):
+        return ""
+    try:
+        params = inspect.signature(type(model).forward).parameters.values()
+    except (TypeError, ValueError):
+        return ""
+    unset = [
+        p.name
+        for p in params
+        if p.default is None
+        and p.name not in given
+        and not p.name.startswith(("output_", "return_"))
+        and not p.name.endswith("_embeds")
+        and p.name not in _NOT_INPUTS
+        and "Tensor" in str(p.annotation)
+    ]
+    return (
+        f" (irc leaves the forward's optional {', '.join(unset)} unset; the model reads it)" if unset else ""
+    )

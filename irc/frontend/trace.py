@@ -20,7 +20,7 @@ import torch
 
 from irc.errors import TraceError
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
-from irc.frontend.call_flags import use_cache_flag, without_module_reprs
+from irc.frontend.call_flags import unset_inputs_hint, use_cache_flag, without_module_reprs
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
@@ -150,7 +150,8 @@ def trace(
     except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
         raise TraceError(
             f"torch.export could not trace {loaded.model_type} for {loaded.task.name}: "
-            f"{_first_line(exc)}. Try another --sequence-length/--batch-size, or report the model type."
+            f"{_first_line(exc)}{unset_inputs_hint(loaded.module, wrapper.arg_names, exc)}. "
+            "Try another --sequence-length/--batch-size, or report the model type."
         ) from exc
     if not returned:
         raise TraceError(no_outputs(loaded, wrapper, args))
