@@ -36,3 +36,15 @@ def test_an_error_on_none_names_the_optional_inputs_irc_left_unset() -> None:
     model = tiny_model("minicpmv4_7_vision", "default")
     with pytest.raises(TraceError, match=r"irc leaves the forward's optional target_sizes unset"):
         trace_components(model, "default")
+
+
+def test_an_error_that_names_no_place_gets_the_modeling_line() -> None:
+    import pytest
+
+    from irc.errors import TraceError
+
+    # UDOP iterates a tensor in Python (`zip(*ind)`): torch's message says only that the data
+    # is not allocated; the model's line is what tells the user why.
+    model = tiny_model("udop", "default")
+    with pytest.raises(TraceError, match=r"\(at modeling_udop\.py:\d+ in combine_image_text_embeddings\)"):
+        trace_components(model, "default")

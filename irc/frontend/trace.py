@@ -20,7 +20,7 @@ import torch
 
 from irc.errors import TraceError
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
-from irc.frontend.call_flags import unset_inputs_hint, use_cache_flag, without_module_reprs
+from irc.frontend.call_flags import model_frame, unset_inputs_hint, use_cache_flag, without_module_reprs
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
@@ -295,7 +295,9 @@ def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
 def _first_line(exc: BaseException) -> str:
     text = without_module_reprs(str(exc).strip()).splitlines()
     # Callers end the sentence themselves.
-    return (text[0].strip().rstrip(".") if text else type(exc).__name__) + raised_at(exc)
+    return (text[0].strip().rstrip(".") if text else type(exc).__name__) + (
+        raised_at(exc) or model_frame(exc)
+    )
 
 
 class _Importer:
