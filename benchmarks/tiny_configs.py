@@ -33,6 +33,7 @@ _WIDTHS = {
     "intra_bottleneck_size",
     "hidden_size_per_layer_input",
     "embedding_dim",
+    "hidden_size_global",
 }
 _FFNS = {
     "intermediate_size",

@@ -9,9 +9,11 @@ signature and sets it in its source: it gets no flag from irc.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -83,3 +85,18 @@ def model_frame(exc: BaseException) -> str:
             found = f" (at {name}:{tb.tb_lineno} in {code.co_name})"
         tb = tb.tb_next
     return found
+
+
+@contextlib.contextmanager
+def unchecked_distributions() -> Iterator[None]:
+    """While tracing, torch.distributions skip their argument checks (BLT's Categorical checks
+    its logits with a data-dependent `.all()`, which torch.export cannot guard on); the checks
+    only raise, they compute nothing, and the reference runs keep them."""
+    from torch.distributions import Distribution
+
+    before = Distribution._validate_args
+    Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        Distribution.set_default_validate_args(before)

@@ -19,8 +19,8 @@ import sympy
 import torch
 
 from irc.errors import TraceError
+from irc.frontend import call_flags
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
-from irc.frontend.call_flags import model_frame, unset_inputs_hint, use_cache_flag, without_module_reprs
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
@@ -93,7 +93,8 @@ class TaskModule(torch.nn.Module):
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
         if self.past_count:
             kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:])
-        out = self.model(**kwargs, **use_cache_flag(self.model, bool(self.past_count)), return_dict=True)
+        flag = call_flags.use_cache_flag(self.model, bool(self.past_count))
+        out = self.model(**kwargs, **flag, return_dict=True)
         self.returned = [k for k in out if out[k] is not None]  # what it has, when none is wanted
         names = [k for k in self.wanted if k in out and out[k] is not None]
         values = [out[k] for k in names]
@@ -143,14 +144,14 @@ def trace(
     )
     args = tuple(dummy[s.name] for s in specs)
     try:
-        with torch.no_grad(), export_friendly(loaded.module.config):
+        with torch.no_grad(), export_friendly(loaded.module.config), call_flags.unchecked_distributions():
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
             returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = _functionalize(program)
     except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
         raise TraceError(
             f"torch.export could not trace {loaded.model_type} for {loaded.task.name}: "
-            f"{_first_line(exc)}{unset_inputs_hint(loaded.module, wrapper.arg_names, exc)}. "
+            f"{_first_line(exc)}{call_flags.unset_inputs_hint(loaded.module, wrapper.arg_names, exc)}. "
             "Try another --sequence-length/--batch-size, or report the model type."
         ) from exc
     if not returned:
@@ -293,10 +294,10 @@ def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = without_module_reprs(str(exc).strip()).splitlines()
+    text = call_flags.without_module_reprs(str(exc).strip()).splitlines()
     # Callers end the sentence themselves.
     return (text[0].strip().rstrip(".") if text else type(exc).__name__) + (
-        raised_at(exc) or model_frame(exc)
+        raised_at(exc) or call_flags.model_frame(exc)
     )
 
 
