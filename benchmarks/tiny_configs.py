@@ -123,6 +123,9 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
         for key in _TOP_K & {k for k, v in out.items() if v is None}:
             # Routing with experts but no top-k (DeepSeek-V2's default) fails in topk(k=None).
             out[key] = 2
+    if out.get("default_language") is None and out.get("languages"):
+        # X-MOD refuses input without a language: its adapters are per language.
+        out["default_language"] = list(out["languages"])[0]
     stride, patch = out.get("output_stride"), out.get("patch_size")
     if isinstance(out.get("image_size"), int) and isinstance(stride, int) and isinstance(patch, int):
         # MobileViT unfolds patches of its last feature map, `output_stride` times smaller than the image.

@@ -87,3 +87,20 @@ def test_widths_times_a_dim_factor_stay_multiples_of_64() -> None:
     assert config.embedding_dim == config.hidden_size
     assert (config.hidden_size * config.qk_dim_factor) % 64 == 0
     _forward("xlstm", "causal-lm")
+
+
+def test_a_negative_position_limit_is_no_limit() -> None:
+    # XLNet's max_position_embeddings is -1: relative positions, any length.
+    from irc.frontend.limits import check_sequence_length
+
+    config = tiny_config("xlnet")
+    assert config.max_position_embeddings < 0
+    check_sequence_length(config, "xlnet", 8, lambda n: [{"sequence": n + 3}])
+
+
+def test_a_model_with_per_language_adapters_gets_a_default_language() -> None:
+    config = tiny_config("xmod")
+    assert config.default_language == config.languages[0]
+    model = tiny_model("xmod", "token-classification")
+    with torch.no_grad():
+        model(input_ids=torch.tensor([[3, 5, 7]]))
