@@ -72,3 +72,22 @@ def test_blt_traces_past_its_categorical_argument_check() -> None:
         trace_components(model, "default")
     except TraceError as exc:
         assert "data-dependent" not in str(exc)
+
+
+def test_a_dim_the_model_fixed_is_named_as_irc_names_it() -> None:
+    from irc.frontend.call_flags import hints
+    from irc.frontend.tasks import InputSpec
+
+    # torch.export's text when a model loops over its sequence in Python (xLSTM's kernel).
+    error = RuntimeError(
+        "Constraints violated (L['args'][1].size()[1])! For more information, run with TORCH_LOGS\n"
+        "  - You marked L['args'][1].size()[1] as dynamic but your code specialized it to be a constant (8)."
+    )
+    specs = (
+        InputSpec("input_ids", ("batch", "sequence"), "ids"),
+        InputSpec("mask", ("batch", "past"), "mask"),
+    )
+    assert hints(object(), specs, error).startswith(
+        " (the model's code fixes mask's past to 8, the trace size"
+    )
+    assert hints(object(), specs, RuntimeError("something else")) == ""

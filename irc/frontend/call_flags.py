@@ -47,6 +47,34 @@ def without_module_reprs(text: str) -> str:
 _NOT_INPUTS = ("labels", "return_dict", "use_cache", "cache_position", "past_key_values", "head_mask")
 
 
+def hints(model: Any, specs: Any, exc: BaseException) -> str:
+    """What irc knows about a trace error beyond torch's message: the optional inputs it left
+    unset, or the input dim the model's code fixed."""
+    given = [s.model_arg for s in specs]
+    return unset_inputs_hint(model, given, exc) or _specialized_hint(specs, exc)
+
+
+_SPECIALIZED = re.compile(
+    r"L\['args'\]\[(\d+)\]\.size\(\)\[(\d+)\].*?specialized it to be a constant \((\d+)\)", re.S
+)
+
+
+def _specialized_hint(specs: Any, exc: BaseException) -> str:
+    """torch.export's "Constraints violated (L['args'][i].size()[j])": the i-th input's j-th
+    dim, named as irc names it, which the model's code fixed (a Python loop over it, a branch
+    on its size)."""
+    found = _SPECIALIZED.search(str(exc))
+    if found is None:
+        return ""
+    i, j, size = (int(g) for g in found.groups())
+    if i >= len(specs) or j >= len(specs[i].axes):
+        return ""
+    return (
+        f" (the model's code fixes {specs[i].name}'s {specs[i].axes[j]} to {size}, the trace size: a Python"
+        " loop over it or a branch on its value; irc exports every named dim dynamic)"
+    )
+
+
 def unset_inputs_hint(model: Any, given: list[str], exc: BaseException) -> str:
     """For an error on a None (`'NoneType' object has no attribute 'device'`): the forward's
     optional tensor arguments irc left unset, one of which the model reads anyway (MiniCPM-V 4.7's

@@ -151,7 +151,7 @@ def trace(
     except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
         raise TraceError(
             f"torch.export could not trace {loaded.model_type} for {loaded.task.name}: "
-            f"{_first_line(exc)}{call_flags.unset_inputs_hint(loaded.module, wrapper.arg_names, exc)}. "
+            f"{_first_line(exc)}{call_flags.hints(loaded.module, specs, exc)}. "
             "Try another --sequence-length/--batch-size, or report the model type."
         ) from exc
     if not returned:
