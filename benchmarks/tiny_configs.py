@@ -12,6 +12,8 @@ reports rather than drops.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from typing import Any
 
 WIDTH, FFN, LAYERS, HEADS, VOCAB, POSITIONS, IMAGE, WINDOW = 32, 64, 2, 4, 128, 128, 32, 8
@@ -30,6 +32,8 @@ _WIDTHS = {
     "true_hidden_size",
     "intra_bottleneck_size",
     "hidden_size_per_layer_input",
+    "embedding_dim",
+    "hidden_size_global",
 }
 _FFNS = {
     "intermediate_size",
@@ -43,6 +47,10 @@ _FFNS = {
     "intermediate_size_mlp",
     "expert_intermediate_size",
     "dense_intermediate_size",
+    "shared_experts_intermediate_size",
+    "moe_shared_expert_intermediate_size",
+    "expert_ffn_hidden_size",
+    "ffn_hidden_size",
 }
 _LAYERS = {
     "num_hidden_layers",
@@ -53,6 +61,7 @@ _LAYERS = {
     "decoder_layers",
     "num_decoder_layers",
     "num_encoder_layers",
+    "num_blocks",
 }
 _HEADS = {
     "num_attention_heads",
@@ -63,12 +72,30 @@ _HEADS = {
     "decoder_attention_heads",
 }
 _KV_HEADS = {"num_key_value_heads", "num_kv_heads", "n_kv_heads", "multi_query_group_num"}
-_HEAD_DIMS = {"head_dim", "d_kv", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim", "attention_head_dim"}
+_HEAD_DIMS = {
+    "head_dim",
+    "d_head",
+    "d_kv",
+    "qk_rope_head_dim",
+    "qk_nope_head_dim",
+    "v_head_dim",
+    "attention_head_dim",
+}
 _EXPERTS = {"num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"}
-_TOP_K = {"num_experts_per_tok", "top_k", "moe_topk", "num_selected_experts", "moe_top_k"}
+_TOP_K = {
+    "num_experts_per_tok",
+    "num_experts_per_token",
+    "top_k_experts",
+    "top_k",
+    "moe_topk",
+    "num_selected_experts",
+    "moe_top_k",
+}
 _POSITIONS = {"max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"}
 _LOW_RANK = {"kv_lora_rank", "q_lora_rank"}
 _PER_LAYER_LISTS = ("layer_types", "mlp_only_layers", "block_types", "layers_block_type")
+_LAYER_COUNTS = {"num_kv_shared_layers"}
+"""Counts of layers within the stack (layers reusing another layer's key/value cache)."""
 
 
 class TinyConfigError(Exception):
@@ -92,11 +119,21 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     if "head_dim" in out and out["head_dim"] is None:
         # Some attention classes read head_dim straight from the config (Ministral's).
         out["head_dim"] = WIDTH // HEADS
+    if any(isinstance(out.get(k), int) and out[k] > 1 for k in _EXPERTS):
+        for key in _TOP_K & {k for k, v in out.items() if v is None}:
+            # Routing with experts but no top-k (DeepSeek-V2's default) fails in topk(k=None).
+            out[key] = 2
+    if out.get("default_language") is None and out.get("languages"):
+        # X-MOD refuses input without a language: its adapters are per language.
+        out["default_language"] = list(out["languages"])[0]
     stride, patch = out.get("output_stride"), out.get("patch_size")
     if isinstance(out.get("image_size"), int) and isinstance(stride, int) and isinstance(patch, int):
         # MobileViT unfolds patches of its last feature map, `output_stride` times smaller than the image.
         out["image_size"] = max(out["image_size"], stride * patch)
     _per_layer_lists(out, values)
+    _layer_counts(out, values)
+    _sums(out, values)
+    _factored_widths(out)
     _drop_stage_picks(out, values)
     _rope(out)
     _token_ids(out)
@@ -135,7 +172,13 @@ def _shrink_int(key: str, value: int, values: dict[str, Any]) -> int:
         return min(value, WINDOW)
     if key == "patch_size":
         return min(value, 8)
-    if key in ("n_shared_experts", "n_group", "topk_group", "first_k_dense_replace"):
+    if key in (
+        "n_shared_experts",
+        "n_group",
+        "num_expert_group",
+        "topk_group",
+        "first_k_dense_replace",
+    ):
         return min(value, 1)
     return value
 
@@ -173,6 +216,44 @@ def _per_layer_lists(out: dict[str, Any], before: dict[str, Any]) -> None:
         out["image_size"] = [min(int(s), IMAGE) for s in out["image_size"]]
 
 
+def _layer_counts(out: dict[str, Any], before: dict[str, Any]) -> None:
+    """A count of layers that was the whole stack stays the whole stack (an assistant model whose
+    every layer reuses the cache); a part of it becomes 0, since with two layers kept, one of each
+    kind, every kind must still produce its own cache."""
+    key = next((k for k in _LAYERS if isinstance(out.get(k), int)), None)
+    if key is None:
+        return
+    for name in _LAYER_COUNTS:
+        value = out.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value:
+            out[name] = out[key] if value == before[key] else 0
+
+
+_SUMS = {"qk_head_dim": ("qk_nope_head_dim", "qk_rope_head_dim")}
+"""Fields defined as the sum of others (a query head of MLA attention: its unrotated and rotated parts)."""
+
+
+def _sums(out: dict[str, Any], before: dict[str, Any]) -> None:
+    for name, parts in _SUMS.items():
+        if isinstance(out.get(name), int) and all(isinstance(before.get(p), int) for p in parts):
+            if before[name] == sum(before[p] for p in parts):
+                out[name] = sum(out[p] for p in parts)
+
+
+def _factored_widths(out: dict[str, Any]) -> None:
+    """Widths derived as `hidden_size * *_dim_factor` are rounded up to a multiple of 64 by some
+    configs (xLSTM's qk_dim) but not by their modeling code: the width is raised until every such
+    product is a whole multiple of 64, where the two agree."""
+    factors = [v for k, v in out.items() if k.endswith("_dim_factor") and isinstance(v, float)]
+    if not factors:
+        return
+    widths = range(WIDTH, 64 * 64 + 1, WIDTH)
+    width = next((w for w in widths if all((w * f) % 64 == 0 for f in factors)), WIDTH)
+    for key in _WIDTHS:
+        if isinstance(out.get(key), int) and out[key] == WIDTH:
+            out[key] = width
+
+
 def _keep_kinds(value: list[Any], layers: int) -> list[Any]:
     """The first `layers` entries, unless that loses a kind of layer a hybrid model needs (OLMo
     hybrid wants an attention layer among its linear ones): then the first layer of each kind."""
@@ -186,21 +267,37 @@ def _keep_kinds(value: list[Any], layers: int) -> list[Any]:
 
 
 def _rope(out: dict[str, Any]) -> None:
-    """Multimodal rotary sections (`mrope_section`) must sum to half the shrunk head size; rotary
-    parameters kept per layer kind but left empty by the defaults (Cohere Compass's) get the
-    default rotation for each kind."""
+    """Multimodal rotary sections (`mrope_section`) must sum to half the shrunk rotary size,
+    including the sections a modeling file defaults to when the config (whose class declares the
+    key) leaves them out (Qwen2-VL's [16, 24, 24]); rotary parameters kept per layer kind but left
+    empty by the defaults (Cohere Compass's) get the default rotation for each kind."""
     if out.get("rope_parameters") == {} and isinstance(out.get("layer_types"), list):
         default = {"rope_type": "default", "rope_theta": 10000.0}
         out["rope_parameters"] = {kind: dict(default) for kind in out["layer_types"]}
     rope = out.get("rope_parameters") or out.get("rope_scaling")
-    if not isinstance(rope, dict) or not isinstance(rope.get("mrope_section"), list):
+    if not isinstance(rope, dict):
         return
-    sections = rope["mrope_section"]
-    half = int(out.get("head_dim") or WIDTH // HEADS) // 2
+    sections = rope.get("mrope_section")
+    if sections is None and "rope_type" in rope and _declares_mrope(out.get("model_type")):
+        sections = [2, 3, 3]
+    if not isinstance(sections, list):
+        return
+    factor = rope.get("partial_rotary_factor", out.get("partial_rotary_factor")) or 1.0
+    half = int(int(out.get("head_dim") or WIDTH // HEADS) * factor) // 2
     total = sum(sections)
     scaled = [max(1, s * half // total) for s in sections]
     scaled[0] += half - sum(scaled)
     rope["mrope_section"] = scaled
+
+
+def _declares_mrope(model_type: Any) -> bool:
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    try:  # the lazy mapping has no working .get()
+        cls = CONFIG_MAPPING[model_type]
+    except KeyError:
+        return False
+    return "mrope_section" in (getattr(cls, "ignore_keys_at_rope_validation", None) or ())
 
 
 def _token_ids(out: dict[str, Any]) -> None:
@@ -226,20 +323,68 @@ def tiny_config(model_type: str, **overrides: Any) -> Any:
     """The shrunk default config of `model_type`, with `overrides` applied last."""
     from transformers import AutoConfig
 
-    try:
-        defaults = AutoConfig.for_model(model_type).to_dict()
-    except Exception as exc:  # noqa: BLE001 - any failure is the type's reason
-        raise TinyConfigError(f"AutoConfig.for_model fails: {_line(exc)}") from exc
-    values = shrink(defaults)
+    values = shrink(_defaults(model_type))
     values.pop("model_type", None)
     values.pop("transformers_version", None)
     values.update(overrides)
-    try:
-        config = AutoConfig.for_model(model_type, **values)
-    except Exception as exc:  # noqa: BLE001
-        raise TinyConfigError(f"the shrunk config is refused: {_line(exc)}") from exc
+    for _ in range(_REPAIRS):
+        try:
+            config = AutoConfig.for_model(model_type, **values)
+            break
+        except Exception as exc:  # noqa: BLE001
+            if not _repair(values, exc):
+                raise TinyConfigError(f"the shrunk config is refused: {_line(exc)}") from exc
     config.architectures = []
     return config
+
+
+_REPAIRS = 8
+_PINNED = re.compile(r"`?(\w+)`? must be (0|False|True|None), got")
+
+
+def _defaults(model_type: str) -> dict[str, Any]:
+    """The config class defaults as a dict. A few types' own defaults fail their validators
+    (Gemma 4 assistant's text config keeps the per-layer inputs the assistant forbids): those are
+    read with the validators off, and the shrunk config is validated (and repaired) as usual."""
+    from unittest import mock
+
+    from transformers import AutoConfig
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    try:
+        return AutoConfig.for_model(model_type).to_dict()
+    except Exception as exc:  # noqa: BLE001 - any failure is the type's reason
+        error = exc
+    try:
+        cls = CONFIG_MAPPING[model_type]
+        with contextlib.ExitStack() as stack:
+            for klass in cls.__mro__:
+                if "validate" in vars(klass):
+                    stack.enter_context(mock.patch.object(klass, "validate", lambda self: None))
+            return cls().to_dict()
+    except Exception:  # noqa: BLE001 - the validators were not the only problem
+        raise TinyConfigError(f"AutoConfig.for_model fails: {_line(error)}") from error
+
+
+def _repair(values: dict[str, Any], exc: BaseException) -> bool:
+    """A validator that pins a field to one value ("hidden_size_per_layer_input must be 0, got
+    32") names the fix: set that field, wherever in the nested config it is. False if it does not."""
+    found = _PINNED.search(str(exc))
+    if found is None:
+        return False
+    key, text = found.groups()
+    value = {"False": False, "True": True, "None": None}.get(text, 0)
+    return _set_everywhere(values, key, value)
+
+
+def _set_everywhere(values: dict[str, Any], key: str, value: Any) -> bool:
+    changed = False
+    if key in values and values[key] != value:
+        values[key], changed = value, True
+    for nested in values.values():
+        if isinstance(nested, dict):
+            changed = _set_everywhere(nested, key, value) or changed
+    return changed
 
 
 def tiny_model(model_type: str, task: str, seed: int = 0, **overrides: Any) -> Any:

@@ -28,7 +28,7 @@ def check_sequence_length(
     """Refuse a `--sequence-length` whose trace or validation cases (`cases_for(length)`:
     `sequence` plus `past_sequence` for a decoder's cache) need more positions than the model has."""
     limit, field = max_positions(config)
-    if limit is None:
+    if limit is None or limit <= 0:  # XLNet's -1: relative positions, no limit
         return
     encoder_decoder = bool(getattr(config, "is_encoder_decoder", False))
 

@@ -177,7 +177,31 @@ def probe(model: Any, config: Any, encoder_inputs: tuple[InputSpec, ...]) -> Pro
                 "(batch, heads, sequence, head_dim)."
             )
         layout.append(((key.shape[1], key.shape[3]), (cross_key.shape[1], cross_key.shape[3])))
+    _check_later_steps(model, encoded, ids, out, extra)
     return Probe(layout, int(hidden.shape[-1]), "attention_mask" in extra)
+
+
+def _check_later_steps(model: Any, encoded: Any, ids: torch.Tensor, out: Any, extra: dict[str, Any]) -> None:
+    """The with-past decoders take any number of new tokens after a cache; a decoder that takes
+    only one (ProphetNet asserts it) cannot be traced that way, so it is refused here, before a
+    trace fails on it."""
+    cache = out.get("past_key_values") or out.get("cache")
+    try:
+        with torch.no_grad():
+            model(
+                encoder_outputs=encoded,
+                decoder_input_ids=ids,
+                use_cache=True,
+                return_dict=True,
+                **extra,
+                **{cache_keyword(model): cache},
+            )
+    except Exception as exc:  # noqa: BLE001 - any failure is the reason
+        raise TraceError(
+            f"{type(model).__name__} fails on 2 new decoder tokens after a cache ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:160]}); irc's with-past decoders take any number of new "
+            "tokens, and one fixed to a single token is not supported yet: export seq2seq-lm (no past)."
+        ) from exc
 
 
 def encoder_inputs(loaded: LoadedModel) -> tuple[InputSpec, ...]:

@@ -1,10 +1,11 @@
 """Tracing a loaded model with torch.export into an irc Graph.
 
 The model is wrapped so that it takes its inputs positionally, is called with `use_cache=False`
-and `return_dict=True` (reaching every sub-module, unlike a config edit), and returns the task's
-outputs as a dict by name; the ModelOutput is flattened by name here. torch.export's symbols (`s33`) are
-renamed to the task's dim names (`batch`), its `getitem` nodes become node outputs, and its
-assertion nodes are dropped: the IR says what is computed, not what was checked while tracing.
+(unless the head sets it itself: call_flags.py) and `return_dict=True` (reaching every sub-module,
+unlike a config edit), and returns the task's outputs as a dict by name; the ModelOutput is
+flattened by name here. torch.export's symbols (`s33`) are renamed to the task's dim names
+(`batch`), its `getitem` nodes become node outputs, and its assertion nodes are dropped: the IR
+says what is computed, not what was checked while tracing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sympy
 import torch
 
 from irc.errors import TraceError
+from irc.frontend import call_flags
 from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
 from irc.frontend.complex_pairs import rewrite_complex
 from irc.frontend.export_modes import export_friendly, raised_at
@@ -92,7 +94,8 @@ class TaskModule(torch.nn.Module):
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
         if self.past_count:
             kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:])
-        out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
+        flag = call_flags.use_cache_flag(self.model, bool(self.past_count))
+        out = self.model(**kwargs, **flag, return_dict=True)
         self.returned = [k for k in out if out[k] is not None]  # what it has, when none is wanted
         names = [k for k in self.wanted if k in out and out[k] is not None]
         values = [out[k] for k in names]
@@ -142,14 +145,15 @@ def trace(
     )
     args = tuple(dummy[s.name] for s in specs)
     try:
-        with torch.no_grad(), export_friendly(loaded.module.config):
+        with torch.no_grad(), export_friendly(loaded.module.config), call_flags.unchecked_distributions():
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
             returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = _functionalize(program)
     except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
         raise TraceError(
             f"torch.export could not trace {loaded.model_type} for {loaded.task.name}: "
-            f"{_first_line(exc)}. Try another --sequence-length/--batch-size, or report the model type."
+            f"{_first_line(exc)}{call_flags.hints(loaded.module, specs, exc)}. "
+            "Try another --sequence-length/--batch-size, or report the model type."
         ) from exc
     if not returned:
         raise TraceError(no_outputs(loaded, wrapper, args))
@@ -292,9 +296,11 @@ def _plain_sympy(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = call_flags.without_module_reprs(str(exc).strip()).splitlines()
     # Callers end the sentence themselves.
-    return (text[0].strip().rstrip(".") if text else type(exc).__name__) + raised_at(exc)
+    return (text[0].strip().rstrip(".") if text else type(exc).__name__) + (
+        raised_at(exc) or call_flags.model_frame(exc)
+    )
 
 
 class _Importer:
