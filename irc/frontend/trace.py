@@ -18,7 +18,8 @@ import sympy
 import torch
 
 from irc.errors import TraceError
-from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
+from irc.frontend.cache import build_cache, cache_keyword, returned_cache
+from irc.frontend.state_cache import named_cache
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
@@ -79,6 +80,8 @@ class TaskModule(torch.nn.Module):
         self.past_count = past_count
         self.recorded: list[str] = []
         self.returned: list[str] = []
+        self.past_names: list[str] | None = None
+        """The cache inputs' names, where they hold more than keys and values (state_cache.py)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -90,15 +93,15 @@ class TaskModule(torch.nn.Module):
         plain = len(args) - self.past_count
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
         if self.past_count:
-            kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:])
+            kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:], self.past_names)
         out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
         self.returned = [k for k in out if out[k] is not None]  # what it has, when none is wanted
         names = [k for k in self.wanted if k in out and out[k] is not None]
         values = [out[k] for k in names]
         if self.past_count:
-            presents = flatten_cache(returned_cache(out))
-            names += present_names(len(presents))
-            values += presents
+            presents = named_cache(returned_cache(out))
+            names += [f"present.{name}" for name, _ in presents]
+            values += [tensor for _, tensor in presents]
         self.record(names)
         return tuple(values)
 
@@ -111,7 +114,9 @@ def _wrap(loaded: LoadedModel, names: list[str]) -> TaskModule:
     by_name = {s.name: s for s in loaded.inputs}
     specs = [by_name[n] for n in names]
     plain = [s.model_arg for s in specs if s.kind != "past"]
-    return TaskModule(loaded.module, plain, loaded.task.outputs, len(specs) - len(plain))
+    module = TaskModule(loaded.module, plain, loaded.task.outputs, len(specs) - len(plain))
+    module.past_names = [s.name for s in specs if s.kind == "past"]
+    return module
 
 
 Wrap = Callable[[LoadedModel, list[str]], TaskModule]
