@@ -19,10 +19,10 @@ import torch
 
 from irc.errors import TraceError
 from irc.frontend.cache import build_cache, cache_keyword, returned_cache
-from irc.frontend.state_cache import named_cache
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
+from irc.frontend.state_cache import named_cache
 from irc.frontend.tasks import InputSpec
 from irc.frontend.ties import find_tie_groups, repoint_tied_uses
 from irc.ir.core import Graph, Node, Param, Value
