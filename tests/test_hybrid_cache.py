@@ -109,8 +109,10 @@ def test_state_cache_exports_and_continues_exactly(name: str, tmp_path: Path) ->
     assert all(isinstance(d, int) for d in inputs["past_key_values.0.recurrent"][1:])  # fixed size
     assert "present.0.recurrent" in {o.name for o in session.get_outputs()}
 
-    ids = np.random.default_rng(1).integers(2, 120, (2, 17))
-    steps = [7, 1, 1, 5, 3]  # a prompt spanning chunks, one-token steps, a multi-token step
+    # A prompt longer than the gated delta rule's chunks of 64 (and spanning Mamba2's chunks of
+    # 3), one-token steps, a multi-token step.
+    ids = np.random.default_rng(1).integers(2, 120, (2, 80))
+    steps = [70, 1, 1, 5, 3]
     got = _run_in_steps(session, ids, steps)
     with torch.no_grad():
         want = model(input_ids=torch.from_numpy(ids), use_cache=False).logits.numpy()

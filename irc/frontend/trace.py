@@ -22,6 +22,7 @@ from irc.frontend.cache import build_cache, cache_keyword, returned_cache
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
+from irc.frontend.scans import traceable_scans
 from irc.frontend.state_cache import named_cache
 from irc.frontend.tasks import InputSpec
 from irc.frontend.ties import find_tie_groups, repoint_tied_uses
@@ -146,7 +147,7 @@ def trace(
     )
     args = tuple(dummy[s.name] for s in specs)
     try:
-        with torch.no_grad(), export_friendly(loaded.module.config):
+        with torch.no_grad(), export_friendly(loaded.module.config), traceable_scans(loaded.module):
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
             returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = _functionalize(program)
