@@ -108,3 +108,22 @@ def _unit_lower_inverse(strict: torch.Tensor, doublings: int) -> torch.Tensor:
         power = power @ power
         total = total + total @ power
     return total
+
+
+_SEQUENTIAL = "mamba_selective_scan"
+
+
+def refuse_sequential_scans(model: Any) -> None:
+    """Refuse a cache whose state comes from Mamba(1)'s selective scan: its torch fallback loops
+    over the tokens in Python (torch.export fixes the count at the traced length) and starts every
+    multi-token call from a zero state, so a prompt continued from a past would drop that past."""
+    from irc.frontend.unsupported import UnsupportedFeature
+
+    modules = {sys.modules.get(type(m).__module__) for m in model.modules()}
+    if any(m is not None and callable(getattr(m, _SEQUENTIAL, None)) for m in modules):
+        raise UnsupportedFeature(
+            f"irc cannot export {type(model).__name__} with past yet: its state-space layers use "
+            f"transformers' `{_SEQUENTIAL}`, a Python loop over the tokens (torch.export fixes the "
+            "number of steps at the traced length) that starts every multi-token call from a zero "
+            "state; irc has no traceable scan from a given state for it yet. Export it without past."
+        )
