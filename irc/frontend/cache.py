@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from irc.errors import TaskError, TraceError
-from irc.frontend.state_cache import KEY_VALUE, build_state_cache, has_states, named_cache
+from irc.frontend.state_cache import KEY_VALUE, build_state_cache, named_cache, needs_state_cache
 from irc.frontend.tasks import InputSpec
 
 PAST = "past_sequence"
@@ -34,7 +34,7 @@ def build_cache(config: Any, flat: tuple[torch.Tensor, ...], names: list[str] | 
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
-    if names is not None and has_states(names):
+    if names is not None and needs_state_cache(names):
         return build_state_cache(config, names, flat)
     pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
     cache = DynamicCache(config=config)

@@ -78,6 +78,13 @@ def has_states(names: list[str]) -> bool:
     return any(_parse(n)[1] in ("conv", "recurrent") for n in names)
 
 
+def needs_state_cache(names: list[str]) -> bool:
+    """Whether the named cache inputs are more than a key and a value for each of layers 0..n-1
+    in order (states, or layers that keep nothing, such as shared-cache layers)."""
+    plain = [f"past_key_values.{i // 2}.{KEY_VALUE[i % 2]}" for i in range(len(names))]
+    return names != plain
+
+
 def _parse(name: str) -> tuple[int, str, int]:
     match = _NAME.match(name)
     if match is None:
