@@ -102,7 +102,8 @@ def _unit_lower_inverse(strict: torch.Tensor, doublings: int) -> torch.Tensor:
     """(I - N)^-1 for a strictly lower triangular N (n x n, n <= 2**doublings): N is nilpotent, so
     the inverse is I + N + ... + N^(n-1) = (I + N)(I + N^2)(I + N^4)..., a fixed number of
     matrix products whatever n is."""
-    eye = torch.eye(strict.shape[-1], dtype=strict.dtype, device=strict.device)
+    index = torch.arange(strict.shape[-1], device=strict.device)
+    eye = (index.unsqueeze(-1) == index).to(strict.dtype)  # not torch.eye: aten.eye has no lowering
     total, power = eye + strict, strict
     for _ in range(doublings - 1):
         power = power @ power
