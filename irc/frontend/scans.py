@@ -111,20 +111,29 @@ def _unit_lower_inverse(strict: torch.Tensor, doublings: int) -> torch.Tensor:
     return total
 
 
-_SEQUENTIAL = "mamba_selective_scan"
+_UNTRACEABLE = {
+    "mamba_selective_scan": (
+        "a Python loop over the tokens (torch.export fixes the number of steps at the traced length) "
+        "that starts every multi-token call from a zero state"
+    ),
+    "chunk_kimi_delta_attention": (
+        "a Python loop over chunks of 64 tokens (torch.export fixes the number of chunks at the traced "
+        "length, so a longer step would read only its first chunk)"
+    ),
+}
+"""transformers' torch fallbacks of scans irc has no traceable replacement for yet, by function."""
 
 
 def refuse_sequential_scans(model: Any) -> None:
-    """Refuse a cache whose state comes from Mamba(1)'s selective scan: its torch fallback loops
-    over the tokens in Python (torch.export fixes the count at the traced length) and starts every
-    multi-token call from a zero state, so a prompt continued from a past would drop that past."""
+    """Refuse a cache whose state comes from a scan in `_UNTRACEABLE`: its artifact would be right
+    only at the traced length."""
     from irc.frontend.unsupported import UnsupportedFeature
 
     modules = {sys.modules.get(type(m).__module__) for m in model.modules()}
-    if any(m is not None and callable(getattr(m, _SEQUENTIAL, None)) for m in modules):
-        raise UnsupportedFeature(
-            f"irc cannot export {type(model).__name__} with past yet: its state-space layers use "
-            f"transformers' `{_SEQUENTIAL}`, a Python loop over the tokens (torch.export fixes the "
-            "number of steps at the traced length) that starts every multi-token call from a zero "
-            "state; irc has no traceable scan from a given state for it yet. Export it without past."
-        )
+    for name, why in _UNTRACEABLE.items():
+        if any(m is not None and callable(getattr(m, name, None)) for m in modules):
+            raise UnsupportedFeature(
+                f"irc cannot export {type(model).__name__} with past yet: its linear-attention or "
+                f"state-space layers use transformers' `{name}`, {why}; irc has no traceable scan from a "
+                "given state for it yet. Export it without past."
+            )
