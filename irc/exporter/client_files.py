@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from irc.frontend.config_fields import generation_settings, max_positions, read_field
+from irc.frontend.state_cache import has_states
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -75,6 +76,13 @@ def write_client_files(
             shutil.copy2(source / name, folder / name)
             record["copied"].append(name)
     if backend == "onnx" and list(specs) == ["model"] and loaded.task.name == "causal-lm-with-past":
+        if has_states([s.name for s in specs["model"] if s.kind == "past"]):
+            # onnxruntime-genai's decoder knows only per-layer keys and values.
+            record["genai_config"] = (
+                "not written: the cache holds convolution / recurrent states, which onnxruntime-genai "
+                "cannot feed back; run the model with your own loop (README, Hybrid caches)"
+            )
+            return record
         genai = genai_config(loaded, specs["model"])
         (folder / "genai_config.json").write_text(json.dumps(genai, indent=2) + "\n")
         record["written"].append("genai_config.json")

@@ -14,14 +14,16 @@ from typing import Any
 import torch
 
 from irc.errors import TaskError, TraceError
+from irc.frontend.state_cache import KEY_VALUE, build_state_cache, named_cache, needs_state_cache
 from irc.frontend.tasks import InputSpec
 
 PAST = "past_sequence"
 TOTAL = "past_sequence + sequence"
 
 
-def build_cache(config: Any, flat: tuple[torch.Tensor, ...]) -> Any:
-    """A DynamicCache holding `flat` = (key0, value0, key1, value1, ...), every layer a full one.
+def build_cache(config: Any, flat: tuple[torch.Tensor, ...], names: list[str] | None = None) -> Any:
+    """A DynamicCache holding `flat` = (key0, value0, key1, value1, ...), every layer a full one;
+    with `names` (the inputs' names) holding any fixed-size states too (state_cache.py).
 
     A sliding-window (or chunked) layer keeps only its last `window - 1` tokens, so its length is
     min(past + sequence, window - 1) and its mask offset max(past - window + 1, 0): Python branches
@@ -32,6 +34,8 @@ def build_cache(config: Any, flat: tuple[torch.Tensor, ...]) -> Any:
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
+    if names is not None and needs_state_cache(names):
+        return build_state_cache(config, names, flat)
     pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
     cache = DynamicCache(config=config)
     if len(cache.layers) < len(pairs):  # layers made lazily: they are full ones
@@ -61,36 +65,19 @@ def returned_cache(out: Any) -> Any:
 
 
 def flatten_cache(cache: Any) -> list[torch.Tensor]:
-    """(key0, value0, key1, value1, ...) of a returned cache."""
-    cross = getattr(cache, "cross_attention_cache", None)
-    if cross is not None and not any(getattr(layer, "is_initialized", False) for layer in cross.layers):
-        # A decoder-only model that makes an EncoderDecoderCache whatever its config (RoCBert's)
-        # leaves the cross-attention half empty: its cache is the self-attention half.
-        cache = cache.self_attention_cache
-    layers = getattr(cache, "layers", None)
-    if layers is None:
-        raise TraceError(f"the model returned a {type(cache).__name__} cache, which irc cannot flatten yet.")
-    flat: list[torch.Tensor] = []
-    for i, layer in enumerate(layers):
-        keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
-        if not isinstance(keys, torch.Tensor) or not isinstance(values, torch.Tensor):
-            # Hybrid models mix attention layers with linear-attention or recurrent ones, whose
-            # state is not a key/value pair.
+    """(key0, value0, key1, value1, ...) of a returned cache whose layers all hold keys and values
+    (the encoder-decoder and vision-language components; a decoder's own cache may hold states,
+    see state_cache.named_cache)."""
+    named = named_cache(cache)
+    for name, _ in named:
+        if not name.endswith(KEY_VALUE):
+            layer = int(name.split(".")[0])
             raise TraceError(
-                f"layer {i} of the model's {type(cache).__name__} is a {type(layer).__name__}, whose state is "
-                "not a key/value pair; irc exports a cache of per-layer keys and values only, so this "
-                "model cannot export with past yet (export it without past)."
+                f"layer {layer} of the model's cache keeps a fixed-size state ({name.split('.', 1)[1]}), not "
+                "a key/value pair; irc exports such caches for decoders only (causal-lm-with-past, "
+                "default-with-past), so this component cannot export with past yet (export it without past)."
             )
-        if isinstance(getattr(layer, "indexer_keys", None), torch.Tensor):
-            # Sparse attention with a lightning indexer (DeepSeek V3.2, Mistral Large 4) caches
-            # the indexer's keys too: a third per-token state irc has no input or output for.
-            raise TraceError(
-                f"layer {i} of the model's {type(cache).__name__} is a {type(layer).__name__}, which keeps "
-                "indexer keys beside its keys and values; irc exports a cache of per-layer keys and values "
-                "only, so this model cannot export with past yet (export it without past)."
-            )
-        flat.extend((keys, values))
-    return flat
+    return [tensor for _, tensor in named]
 
 
 def present_names(count: int) -> list[str]:
@@ -106,11 +93,7 @@ def probe_layout(module: Any) -> list[tuple[tuple[int, ...], tuple[int, ...], st
     flat = flatten_cache(returned_cache(out))
     layout = []
     for key, value in zip(flat[0::2], flat[1::2], strict=True):
-        if key.dim() != 4 or key.shape[2] != 3:
-            raise TraceError(
-                f"{type(module).__name__} keeps its cache as {tuple(key.shape)} per layer; irc expects "
-                "(batch, heads, sequence, head_dim)."
-            )
+        _check_key_value(module, key)
         dtype = str(key.dtype).removeprefix("torch.")
         layout.append(((key.shape[1], key.shape[3]), (value.shape[1], value.shape[3]), dtype))
     return layout
@@ -163,9 +146,29 @@ def _probe(module: Any) -> Any:
 
 
 def past_inputs(module: Any) -> tuple[InputSpec, ...]:
-    """`past_key_values.{i}.key` / `.value` inputs shaped (batch, heads, past_sequence, head_dim)."""
+    """Per cache layer, `past_key_values.{i}.key` / `.value` shaped (batch, heads, past_sequence,
+    head_dim), and any fixed-size state (`.conv`, `.recurrent`) shaped as the model keeps it."""
+    from irc.frontend.scans import refuse_sequential_scans
+
+    refuse_sequential_scans(module)
+    out = _probe(module)
+    if all(out.get(key) is None for key in ("past_key_values", "cache")):
+        raise TaskError(_no_cache(module))
     specs = []
-    for i, ((kh, kd), (vh, vd), dtype) in enumerate(probe_layout(module)):
-        specs.append(InputSpec(f"past_key_values.{i}.key", ("batch", kh, PAST, kd), "past", dtype))
-        specs.append(InputSpec(f"past_key_values.{i}.value", ("batch", vh, PAST, vd), "past", dtype))
+    for name, tensor in named_cache(returned_cache(out)):
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        if name.endswith(KEY_VALUE):
+            _check_key_value(module, tensor)
+            axes: tuple[str | int, ...] = ("batch", tensor.shape[1], PAST, tensor.shape[3])
+        else:
+            axes = ("batch", *tensor.shape[1:])
+        specs.append(InputSpec(f"past_key_values.{name}", axes, "past", dtype))
     return tuple(specs)
+
+
+def _check_key_value(module: Any, key: torch.Tensor) -> None:
+    if key.dim() != 4 or key.shape[2] != 3:
+        raise TraceError(
+            f"{type(module).__name__} keeps its cache as {tuple(key.shape)} per layer; irc expects "
+            "(batch, heads, sequence, head_dim)."
+        )

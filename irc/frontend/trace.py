@@ -20,11 +20,13 @@ import torch
 
 from irc.errors import TraceError
 from irc.frontend import call_flags
-from irc.frontend.cache import build_cache, cache_keyword, flatten_cache, present_names, returned_cache
+from irc.frontend.cache import build_cache, cache_keyword, returned_cache
 from irc.frontend.complex_pairs import rewrite_complex
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
+from irc.frontend.scans import traceable_scans
+from irc.frontend.state_cache import named_cache
 from irc.frontend.tasks import InputSpec
 from irc.frontend.ties import find_tie_groups, repoint_tied_uses
 from irc.ir.core import Graph, Node, Param, Value
@@ -82,6 +84,8 @@ class TaskModule(torch.nn.Module):
         self.past_count = past_count
         self.recorded: list[str] = []
         self.returned: list[str] = []
+        self.past_names: list[str] | None = None
+        """The cache inputs' names, where they hold more than keys and values (state_cache.py)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -93,16 +97,16 @@ class TaskModule(torch.nn.Module):
         plain = len(args) - self.past_count
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
         if self.past_count:
-            kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:])
+            kwargs[cache_keyword(self.model)] = build_cache(self.model.config, args[plain:], self.past_names)
         flag = call_flags.use_cache_flag(self.model, bool(self.past_count))
         out = self.model(**kwargs, **flag, return_dict=True)
         self.returned = [k for k in out if out[k] is not None]  # what it has, when none is wanted
         names = [k for k in self.wanted if k in out and out[k] is not None]
         values = [out[k] for k in names]
         if self.past_count:
-            presents = flatten_cache(returned_cache(out))
-            names += present_names(len(presents))
-            values += presents
+            presents = named_cache(returned_cache(out))
+            names += [f"present.{name}" for name, _ in presents]
+            values += [tensor for _, tensor in presents]
         self.record(names)
         return tuple(values)
 
@@ -115,7 +119,9 @@ def _wrap(loaded: LoadedModel, names: list[str]) -> TaskModule:
     by_name = {s.name: s for s in loaded.inputs}
     specs = [by_name[n] for n in names]
     plain = [s.model_arg for s in specs if s.kind != "past"]
-    return TaskModule(loaded.module, plain, loaded.task.outputs, len(specs) - len(plain))
+    module = TaskModule(loaded.module, plain, loaded.task.outputs, len(specs) - len(plain))
+    module.past_names = [s.name for s in specs if s.kind == "past"]
+    return module
 
 
 Wrap = Callable[[LoadedModel, list[str]], TaskModule]
@@ -145,7 +151,12 @@ def trace(
     )
     args = tuple(dummy[s.name] for s in specs)
     try:
-        with torch.no_grad(), export_friendly(loaded.module.config), call_flags.unchecked_distributions():
+        with (
+            torch.no_grad(),
+            export_friendly(loaded.module.config),
+            call_flags.unchecked_distributions(),
+            traceable_scans(loaded.module),
+        ):
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
             returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = _functionalize(program)

@@ -8,6 +8,7 @@ rerun the original model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,9 @@ def _trace_one(
     from irc.frontend.dummy import make_inputs
     from irc.frontend.trace import trace as trace_loaded
 
-    named = {a for s in specs for a in s.axes if isinstance(a, str) and a.isidentifier()}
+    # Names inside expressions too: a pure state-space decoder's mask is its only input over
+    # `past_sequence + sequence` (its cache has no per-token part).
+    named = {n for s in specs for a in s.axes if isinstance(a, str) for n in re.findall(r"[A-Za-z_]\w*", a)}
     wanted = {"batch": batch_size, "sequence": sequence_length, **OTHER_TRACE_SIZES}
     sizes = {k: v for k, v in wanted.items() if k in named}
     shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
