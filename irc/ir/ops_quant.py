@@ -110,3 +110,24 @@ register_op(
     "Tensor? bias [N]) -> Tensor [.., N]: x quantized per tensor to uint8 at run time, times the "
     "per-channel int8 weight, rescaled: ORT's DynamicQuantizeMatMul",
 )
+
+
+def _qkv_attention(qkv: Any, bias: Any = None, mask: Any = None, *, num_heads: int, scale: float) -> Any:
+    import torch
+
+    from irc.ir.ops import _heads, _merged
+
+    qkv = qkv if bias is None else qkv + bias
+    q, k, v = (_heads(t, num_heads) for t in qkv.chunk(3, dim=-1))
+    return _merged(torch.nn.functional.scaled_dot_product_attention(q, k, v, mask, scale=scale))
+
+
+# `quantize-dynamic` splits `irc.attention` (ORT's Attention, whose packed QKV matmul is float32
+# only) into a quantizable matmul and this op: the attention of the projected, packed QKV.
+register_op(
+    "irc.qkv_attention",
+    _qkv_attention,
+    doc="qkv_attention(Tensor qkv [B, S, 3*N*H], Tensor? bias [3*N*H], Tensor? mask, *, int num_heads, "
+    "float scale) -> Tensor [B, S, N*H]: self-attention of already projected, packed query, key and "
+    "value (mask [B or 1, 1, S or 1, S], bool or additive): ORT's MultiHeadAttention",
+)

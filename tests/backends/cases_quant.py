@@ -36,3 +36,18 @@ def dynamic_quant_linear_with_and_without_bias(b: GraphMaker) -> None:
         b.op("irc.dynamic_quant_linear", x, w, scale, b.param("bias", _w(6))),
         b.op("irc.dynamic_quant_linear", x, w, scale),
     )
+
+
+@case(SEQ, ort_fusions=True)
+def qkv_attention_of_a_projected_packed_qkv(b: GraphMaker) -> None:
+    from tests.backends.cases_ort import _some_rows_fully_masked
+
+    qkv = b.input("qkv", "f32", ("batch", "seq", 24))
+    bias = b.param("bqkv", _w(24))
+    mask = b.input("mask", "bool", ("batch", 1, "seq", "seq"), make=_some_rows_fully_masked)
+    scores = b.input("scores", "f32", ("batch", 1, 1, "seq"))  # additive, broadcast over queries
+    b.output(
+        b.op("irc.qkv_attention", qkv, bias, mask, num_heads=2, scale=0.5),
+        b.op("irc.qkv_attention", qkv, None, scores, num_heads=4, scale=0.3),
+        b.op("irc.qkv_attention", qkv, num_heads=2, scale=0.5),
+    )
