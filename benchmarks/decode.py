@@ -48,11 +48,19 @@ class Entry:
     """Per round, each new token's time over the builder's file's same token (same precision)."""
 
 
-def build_irc(checkpoint: Path, out: Path, quantize: str | None = None, validate: bool = False) -> float:
+def build_irc(
+    checkpoint: Path, out: Path, quantize: str | None = None, validate: bool = False, step: str | None = None
+) -> float:
+    """irc's fused file; `quantize` as `--quantize`, or `step`: a pass appended to the default
+    fused pipeline (an int4 file with an int4 head, as the model builder makes it)."""
     import irc
+    from irc.exporter.settings import resolve_backend
 
     started = time.perf_counter()
-    extra = {"quantize": quantize} if quantize else {}
+    extra: dict[str, Any] = {"quantize": quantize} if quantize else {}
+    if step:
+        backend, options = resolve_backend("onnx", {"ort_fusions": True})
+        extra["passes"] = f"{backend.pipeline(options)},{step}"
     irc.export(
         checkpoint, task="causal-lm-with-past", output=out, ort_fusions=True, external_data=True,
         validate=validate, force=True, **extra,
@@ -91,6 +99,8 @@ def build_all(checkpoint: Path, work: Path, rebuild: bool, validate: bool) -> li
     if irc_quantizes():
         plans.append(("irc int4", lambda out: build_irc(checkpoint, out, quantize="int4", validate=validate)))
         plans.append(("irc int8", lambda out: build_irc(checkpoint, out, quantize="int8", validate=validate)))
+        head4 = "quantize-weights{bits=4,lm_head_bits=4}"
+        plans.append(("irc int4 h4", lambda out: build_irc(checkpoint, out, validate=validate, step=head4)))
     entries = []
     for name, build in plans:
         folder = work / name.replace(" ", "-")
@@ -173,8 +183,14 @@ def agreement(checkpoint: Path, prompt: list[int], entries: list[Entry], new_tok
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
     with torch.no_grad():
         sequence = list(prompt)
-        for _ in range(new_tokens):
-            sequence.append(int(model(torch.tensor([sequence])).logits[0, -1].argmax()))
+        cache = None
+        for _ in range(new_tokens):  # greedy, on the model's own cache
+            step = model(
+                torch.tensor([sequence[len(sequence) - 1 if cache is not None else 0 :]]),
+                past_key_values=cache,
+            )
+            cache = step.past_key_values
+            sequence.append(int(step.logits[0, -1].argmax()))
         own = {}
         for entry in entries:
             logits = model(torch.tensor([prompt + entry.tokens[:-1]])).logits[0, len(prompt) - 1 :]
