@@ -211,6 +211,7 @@ def _forced_argmax(folder: Path, sequence: list[int], prompt_tokens: int) -> lis
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    decoder = json.loads((folder / "genai_config.json").read_text())["model"]["decoder"]
     length = len(sequence)
     feeds = {}
     for spec in session.get_inputs():
@@ -222,7 +223,8 @@ def _forced_argmax(folder: Path, sequence: list[int], prompt_tokens: int) -> lis
         elif spec.name == "position_ids":
             feeds[spec.name] = np.arange(length, dtype=kind)[None]
         else:  # an empty past key/value cache [1, heads, 0, head size]
-            feeds[spec.name] = np.zeros((1, spec.shape[1], 0, spec.shape[3]), np.float32)
+            heads, size = decoder["num_key_value_heads"], decoder["head_size"]  # the builder's dims are named
+            feeds[spec.name] = np.zeros((1, heads, 0, size), np.float32)
     logits = session.run(["logits"], feeds)[0]
     return logits[0, prompt_tokens - 1 :].argmax(-1).tolist()
 
