@@ -238,7 +238,8 @@ def on_disk(folder: Path) -> tuple[int, int]:
         for f in folder.iterdir()
         if f.suffix in (".onnx", ".onnx_data", ".data") or f.name.endswith(".onnx.data")
     ]
-    model = onnx.load(str(next(folder.glob("*.onnx"))), load_external_data=False)
+    filename = json.loads((folder / "genai_config.json").read_text())["model"]["decoder"]["filename"]
+    model = onnx.load(str(folder / filename), load_external_data=False)
     return sum(f.stat().st_size for f in files), len(model.graph.node)
 
 
