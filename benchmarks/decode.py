@@ -48,11 +48,19 @@ class Entry:
     """Per round, each new token's time over the builder's file's same token (same precision)."""
 
 
-def build_irc(checkpoint: Path, out: Path, quantize: str | None = None, validate: bool = False) -> float:
+def build_irc(
+    checkpoint: Path, out: Path, quantize: str | None = None, validate: bool = False, step: str | None = None
+) -> float:
+    """irc's fused file; `quantize` as `--quantize`, or `step`: a pass appended to the default
+    fused pipeline (an int4 file with an int4 head, as the model builder makes it)."""
     import irc
+    from irc.exporter.settings import resolve_backend
 
     started = time.perf_counter()
-    extra = {"quantize": quantize} if quantize else {}
+    extra: dict[str, Any] = {"quantize": quantize} if quantize else {}
+    if step:
+        backend, options = resolve_backend("onnx", {"ort_fusions": True})
+        extra["passes"] = f"{backend.pipeline(options)},{step}"
     irc.export(
         checkpoint, task="causal-lm-with-past", output=out, ort_fusions=True, external_data=True,
         validate=validate, force=True, **extra,
@@ -90,6 +98,9 @@ def build_all(checkpoint: Path, work: Path, rebuild: bool, validate: bool) -> li
     ]
     if irc_quantizes():
         plans.append(("irc int4", lambda out: build_irc(checkpoint, out, quantize="int4", validate=validate)))
+        plans.append(("irc int8", lambda out: build_irc(checkpoint, out, quantize="int8", validate=validate)))
+        head4 = "quantize-weights{bits=4,lm_head_bits=4}"
+        plans.append(("irc int4 h4", lambda out: build_irc(checkpoint, out, validate=validate, step=head4)))
     entries = []
     for name, build in plans:
         folder = work / name.replace(" ", "-")
@@ -160,22 +171,62 @@ def _base(name: str) -> str:
     return "builder int4" if "int4" in name else "builder fp32"
 
 
-def agreement(checkpoint: Path, prompt: list[int], entries: list[Entry]) -> dict[str, float]:
-    """Share of generated positions where the file's token is float32 PyTorch's argmax there."""
+def agreement(checkpoint: Path, prompt: list[int], entries: list[Entry], new_tokens: int) -> dict[str, Any]:
+    """Next-token top-1 agreement with the float32 PyTorch model, two ways:
+    `same`: every file reads PyTorch's own greedy continuation of the prompt in one forward pass
+    (ONNX Runtime, empty cache) and its argmax at each continuation position is compared with
+    PyTorch's, so all files are judged on the same positions; `own`: the file's generated tokens
+    against PyTorch's argmax on that file's own sequence (positions differ once files diverge)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
-    result = {}
     with torch.no_grad():
-        for entry in entries:
-            sequence = torch.tensor([prompt + entry.tokens[:-1]])
-            logits = model(sequence).logits[0, len(prompt) - 1 :]
-            expected = logits.argmax(-1).tolist()
-            result[entry.name] = sum(a == b for a, b in zip(expected, entry.tokens, strict=True)) / len(
-                expected
+        sequence = list(prompt)
+        cache = None
+        for _ in range(new_tokens):  # greedy, on the model's own cache
+            step = model(
+                torch.tensor([sequence[len(sequence) - 1 if cache is not None else 0 :]]),
+                past_key_values=cache,
             )
-    return result
+            cache = step.past_key_values
+            sequence.append(int(step.logits[0, -1].argmax()))
+        own = {}
+        for entry in entries:
+            logits = model(torch.tensor([prompt + entry.tokens[:-1]])).logits[0, len(prompt) - 1 :]
+            own[entry.name] = _share(logits.argmax(-1).tolist(), entry.tokens)
+    del model
+    expected = sequence[len(prompt) :]
+    same = {e.name: _share(_forced_argmax(e.folder, sequence[:-1], len(prompt)), expected) for e in entries}
+    return {"same": same, "own": own}
+
+
+def _share(got: list[int], expected: list[int]) -> float:
+    return sum(a == b for a, b in zip(got, expected, strict=True)) / len(expected)
+
+
+def _forced_argmax(folder: Path, sequence: list[int], prompt_tokens: int) -> list[int]:
+    """The file's argmax at positions prompt_tokens - 1 .. end of one pass over `sequence`."""
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    decoder = json.loads((folder / "genai_config.json").read_text())["model"]["decoder"]
+    length = len(sequence)
+    feeds = {}
+    for spec in session.get_inputs():
+        kind = np.int32 if spec.type == "tensor(int32)" else np.int64
+        if spec.name == "input_ids":
+            feeds[spec.name] = np.array([sequence], kind)
+        elif spec.name == "attention_mask":
+            feeds[spec.name] = np.ones((1, length), kind)
+        elif spec.name == "position_ids":
+            feeds[spec.name] = np.arange(length, dtype=kind)[None]
+        else:  # an empty past key/value cache [1, heads, 0, head size]
+            heads, size = decoder["num_key_value_heads"], decoder["head_size"]  # the builder's dims are named
+            feeds[spec.name] = np.zeros((1, heads, 0, size), np.float32)
+    logits = session.run(["logits"], feeds)[0]
+    return logits[0, prompt_tokens - 1 :].argmax(-1).tolist()
 
 
 def on_disk(folder: Path) -> tuple[int, int]:
@@ -187,7 +238,8 @@ def on_disk(folder: Path) -> tuple[int, int]:
         for f in folder.iterdir()
         if f.suffix in (".onnx", ".onnx_data", ".data") or f.name.endswith(".onnx.data")
     ]
-    model = onnx.load(str(next(folder.glob("*.onnx"))), load_external_data=False)
+    filename = json.loads((folder / "genai_config.json").read_text())["model"]["decoder"]["filename"]
+    model = onnx.load(str(folder / filename), load_external_data=False)
     return sum(f.stat().st_size for f in files), len(model.graph.node)
 
 
@@ -202,7 +254,8 @@ def report(entries: list[Entry], agree: dict[str, float], args: argparse.Namespa
                 "prompt_ms": statistics.median(entry.prompt_ms),
                 "bytes": size,
                 "nodes": nodes,
-                "top1_agreement": agree[entry.name],
+                "top1_agreement": agree["same"][entry.name],
+                "top1_own_sequence": agree["own"][entry.name],
                 "build_seconds": entry.build_seconds,
                 "rounds_ms_per_token": entry.step_ms,
             }
@@ -237,12 +290,13 @@ def print_table(result: dict[str, Any]) -> None:
     print(
         f"{result['checkpoint']}, prompt {result['prompt_tokens']} tokens, {result['new_tokens']} new, greedy"
     )
-    header = f"{'file':<14}{'ms/token':>10}{'vs builder':>12}{'prompt ms':>11}{'MB':>9}{'bytes vs':>10}{'nodes':>7}{'top-1':>7}"
+    header = f"{'file':<14}{'ms/token':>10}{'vs builder':>12}{'prompt ms':>11}{'MB':>9}{'bytes vs':>10}{'nodes':>7}{'top-1':>7}{'own':>6}"
     print(header)
     for r in result["rows"]:
         print(
             f"{r['name']:<14}{r['ms_per_token']:>10.1f}{r['vs_builder']:>11.2f}x{r['prompt_ms']:>11.0f}"
             f"{r['bytes'] / 1e6:>9.0f}{r['bytes_vs_builder']:>9.2f}x{r['nodes']:>7}{r['top1_agreement']:>7.2f}"
+            f"{r['top1_own_sequence']:>6.2f}"
         )
 
 
@@ -267,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
 
     prompt = random.Random(PROMPT_SEED).sample(range(1000, 100000), args.prompt_tokens)
     measure(entries, prompt, args.new_tokens, args.rounds)
-    result = report(entries, agreement(checkpoint, prompt, entries), args)
+    result = report(entries, agreement(checkpoint, prompt, entries, args.new_tokens), args)
     print_table(result)
     (work / "decode.json").write_text(json.dumps(result, indent=2, default=str))
     return 0

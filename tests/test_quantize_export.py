@@ -42,13 +42,19 @@ def test_int4_llama_with_past_exports_runs_and_states_its_measures(tmp_path: Pat
     graph = result.graph
     bits = sorted({n.kwargs["bits"] for n in graph.nodes if n.op == "irc.matmul_nbits"})
     assert bits == [4, 8]  # int4 body, int8 lm_head
-    assert any(n.op == "aten.embedding" for n in graph.nodes)  # the tied table stays float
+    # The tied embedding gathers from the head's int8 table: no float copy of it is left.
+    assert not any(n.op == "aten.embedding" for n in graph.nodes)
+    (gather,) = [n for n in graph.nodes if n.op == "irc.gather_nbits"]
+    (head,) = [n for n in graph.nodes if n.op == "irc.matmul_nbits" and n.kwargs["bits"] == 8]
+    assert gather.args[0] is head.args[1] and gather.args[2] is head.args[2]
+    assert not any(p.tensor_type.dtype.is_floating and p.tensor_type.rank == 2 for p in graph.params.values())
 
     import onnx
 
     model = onnx.load(str(out / "model.onnx"), load_external_data=False)
     kernels = [n for n in model.graph.node if n.op_type == "MatMulNBits"]
     assert len(kernels) == 15 and {n.domain for n in kernels} == {"com.microsoft"}
+    assert [n.op_type for n in model.graph.node].count("GatherBlockQuantized") == 1
 
 
 def test_int8_qwen2_with_past_passes_the_default_thresholds(tmp_path: Path) -> None:

@@ -120,15 +120,31 @@ def test_a_quantized_graph_prints_and_parses_back() -> None:
     assert print_graph(parse_graph(text)) == text
 
 
-def test_a_tied_embedding_keeps_its_float_table_and_the_head_gets_int8() -> None:
-    graph = traced_tiny("llama", "causal-lm", tie_word_embeddings=True).graph
+def test_a_tied_embedding_gathers_from_the_int8_head_table() -> None:
+    traced = traced_tiny("llama", "causal-lm", tie_word_embeddings=True)
+    graph = traced.graph
+    inputs = traced.debug_inputs()
+    table = graph.params["model.embed_tokens.weight"].tensor().clone()
     assert QuantizeWeights(bits=4).run(graph)
-    gathers = [n for n in graph.nodes if n.op == "aten.embedding"]
-    assert gathers and gathers[0].args[0].tensor_type.dtype is DType.F32
+    assert "aten.embedding" not in graph.ops() and "model.embed_tokens.weight" not in graph.params
+    (gather,) = [n for n in graph.nodes if n.op == "irc.gather_nbits"]
+    (head,) = [n for n in graph.nodes if n.meta.get("module") == "lm_head"]
+    assert gather.args[0] is head.args[1] and gather.args[2] is head.args[2]
+    # The gathered rows are the head's dequantized rows, within int8's step of the float table.
+    rows = interpret_node(gather, {gather.args[1]: inputs["input_ids"]})
+    expected = table[inputs["input_ids"]]
+    assert float((rows - expected).abs().max()) <= float(table.abs().max()) / 127
     bits = {n.meta.get("module"): n.kwargs["bits"] for n in graph.nodes if n.op == "irc.matmul_nbits"}
     assert bits.pop("lm_head") == 8
     assert set(bits.values()) == {4} and len(bits) == 14  # 7 matmuls in each of 2 layers
     assert "aten.linear" not in graph.ops()
+
+
+def interpret_node(node: Node, values: dict) -> torch.Tensor:
+    from irc.ir.ops import get_op
+
+    args = [values.get(a, a.tensor() if isinstance(a, Param) else a) for a in node.args]
+    return get_op(node.op).target(*args, **node.kwargs)
 
 
 def test_lm_head_bits_none_and_skip_globs_leave_matmuls_in_float() -> None:

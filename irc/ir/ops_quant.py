@@ -8,6 +8,8 @@ Layouts are ONNX Runtime's, so the ONNX backend writes the params as they are:
   per byte, the first in the low nibble); `scales` is [N * blocks]; `zero_points` is uint8,
   [N * ceil(blocks / 2)] with two 4-bit points per byte for bits=4, [N * blocks] for bits=8, or
   absent (then 2^(bits-1), the symmetric case). Weight = (code - zero_point) * scale.
+- `irc.gather_nbits` (ORT's com.microsoft GatherBlockQuantized): rows of a symmetric
+  `irc.matmul_nbits` table (a tied embedding reading the quantized head), same layout.
 - `irc.dynamic_quant_linear` (ORT's DynamicQuantizeMatMul, or DynamicQuantizeLinear +
   MatMulInteger): the activation is quantized per tensor to uint8 at run time, the weight per
   output channel to int8 (symmetric, zero point 0), stored [K, N] as MatMulInteger reads it.
@@ -75,6 +77,24 @@ register_op(
     "Tensor? zero_points u8, Tensor? bias [N], *, int K, int N, int bits, int block_size, "
     "int accuracy_level=0) -> Tensor [.., N]: "
     "x @ dequantized(packed).T + bias, ORT's MatMulNBits",
+)
+
+
+def _gather_nbits(
+    packed: Any, indices: Any, scales: Any, *, K: int, N: int, bits: int, block_size: int
+) -> Any:
+    import torch
+
+    weight = dequantize_blocks(packed, scales, None, K=K, N=N, bits=bits, block_size=block_size)
+    return torch.nn.functional.embedding(indices, weight.to(scales.dtype))
+
+
+register_op(
+    "irc.gather_nbits",
+    _gather_nbits,
+    doc="gather_nbits(Tensor packed u8 [N, blocks, blob], Tensor indices, Tensor scales [N*blocks], *, "
+    "int K, int N, int bits, int block_size) -> Tensor [*indices, K]: rows of the symmetric "
+    "block-quantized table that irc.matmul_nbits multiplies by, ORT's GatherBlockQuantized",
 )
 
 

@@ -7,7 +7,7 @@ import torch
 
 from irc.passes.quantize_blocks import quantize_blocks
 from tests.backends.cases import SEQ, case
-from tests.backends.util import GraphMaker
+from tests.backends.util import GraphMaker, ints
 
 
 def _w(*shape: int) -> torch.Tensor:
@@ -51,3 +51,22 @@ def qkv_attention_of_a_projected_packed_qkv(b: GraphMaker) -> None:
         b.op("irc.qkv_attention", qkv, None, scores, num_heads=4, scale=0.3),
         b.op("irc.qkv_attention", qkv, num_heads=2, scale=0.5),
     )
+
+
+@case(SEQ, atol=1e-4)
+def gather_nbits_int4_and_int8(b: GraphMaker) -> None:
+    ids = b.input("ids", "i64", ("batch", "seq"), make=ints(0, 12))
+    outs = []
+    for bits in (4, 8):
+        q = quantize_blocks(_w(12, 64), bits, 32, True)
+        kwargs = dict(K=64, N=12, bits=bits, block_size=32)
+        outs.append(
+            b.op(
+                "irc.gather_nbits",
+                b.param(f"q{bits}", q.packed),
+                ids,
+                b.param(f"s{bits}", q.scales),
+                **kwargs,
+            )
+        )
+    b.output(*outs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from irc.backends.onnx.registry import lowering
+from irc.ir.dtypes import DType
 
 if TYPE_CHECKING:
     from irc.backends.onnx.builder import Builder
@@ -48,6 +49,22 @@ def matmul_nbits(
     return contrib(
         g, "MatMulNBits", g.tensor(x), g.tensor(packed), g.tensor(scales), _optional(g, zero_points), None,
         _optional(g, bias), K=K, N=N, bits=bits, block_size=block_size, accuracy_level=accuracy_level,
+    )  # fmt: skip
+
+
+@lowering("irc.gather_nbits")
+def gather_nbits(
+    g: Builder, node: Node, packed: Value, indices: Value, scales: Value, *, K: int, N: int, bits: int,
+    block_size: int,
+) -> str:  # fmt: skip
+    """gather_nbits(Tensor packed, Tensor indices, Tensor scales, *, int K, int N, int bits, int block_size)
+    -> Tensor: GatherBlockQuantized over MatMulNBits' table seen as [N, K * bits / 8] with scales
+    [N, K / block_size] (two Reshapes of initializers, which ONNX Runtime folds at load)"""
+    data = g.op("Reshape", g.tensor(packed), g.const([N, K * bits // 8], DType.I64))
+    table_scales = g.op("Reshape", g.tensor(scales), g.const([N, K // block_size], DType.I64))
+    return contrib(
+        g, "GatherBlockQuantized", data, g.tensor(indices), table_scales,
+        bits=bits, block_size=block_size, gather_axis=0, quantize_axis=1,
     )  # fmt: skip
 
 
