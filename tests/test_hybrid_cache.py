@@ -133,3 +133,38 @@ def test_state_cache_torchscript(tmp_path: Path) -> None:
     ).report
     assert report.passed, report.format()
     assert report.generation and report.generation.distinct >= 4, report.generation.format()
+
+
+@pytest.mark.parametrize("length", [1, 8, 70, 150])
+def test_whole_sequence_delta_rule_matches_the_chunked_one(length: int) -> None:
+    """The scan traced in place of transformers' chunk loop computes the same output and state at
+    lengths within, at and past one chunk of 64."""
+    from transformers.models.qwen3_next.modeling_qwen3_next import torch_chunk_gated_delta_rule
+
+    from irc.frontend.scans import whole_sequence_gated_delta_rule
+
+    gen = torch.Generator().manual_seed(length)
+    query, key = (torch.randn(2, length, 2, 8, generator=gen) for _ in range(2))
+    value = torch.randn(2, length, 4, 8, generator=gen)
+    decay, beta = -torch.rand(2, length, 4, generator=gen) * 0.5, torch.rand(2, length, 4, generator=gen)
+    state = torch.randn(2, 4, 8, 8, generator=gen)
+    args = dict(
+        g=decay, beta=beta, initial_state=state, output_final_state=True, use_qk_l2norm_in_kernel=True
+    )
+    want = torch_chunk_gated_delta_rule(query, key, value, **args)
+    got = whole_sequence_gated_delta_rule(query, key, value, **args, doublings=8)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_mamba1_scan_is_refused_with_past(tmp_path: Path) -> None:
+    import transformers
+
+    from irc.frontend.unsupported import UnsupportedFeature
+
+    config = transformers.AutoConfig.for_model(
+        "falcon_mamba", vocab_size=64, hidden_size=16, num_hidden_layers=1, state_size=4, intermediate_size=32
+    )
+    model = transformers.AutoModelForCausalLM.from_config(config).eval()
+    with pytest.raises(UnsupportedFeature, match="mamba_selective_scan"):
+        irc.export(model, task="causal-lm-with-past", output=tmp_path / "out")
