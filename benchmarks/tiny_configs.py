@@ -5,9 +5,12 @@ shrinks every size it recognises, in the config and in its sub-configs (`text_co
 `vision_config`, `encoder`, `decoder`, `backbone_config`...): widths to 32, feed-forward widths to
 64, 2 layers, 4 heads (head size consistent with the width, key/value heads still dividing the
 heads), 4 experts with 2 per token, a 128-token vocabulary, 128 positions (validation uses fewer),
-32x32 images. No table of model types: what a key means is read from its name. A type whose tiny
-config or model cannot be built raises `TinyConfigError` with the reason, which the registry run
-reports rather than drops.
+32x32 images. Fields derived from others follow them (XLNet's `d_head`, MLA's `qk_head_dim`, a
+KV-shared layer count, rope sections, routing with no top-k); defaults that fail their own
+validators are read with the validators off, and a validator that pins a field to one value ("must
+be 0, got 32") gets it. No table of model types: what a key means is read from its name. A type
+whose tiny config or model cannot be built raises `TinyConfigError` with the reason, which the
+registry run reports rather than drops.
 """
 
 from __future__ import annotations

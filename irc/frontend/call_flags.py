@@ -102,17 +102,25 @@ def unset_inputs_hint(model: Any, given: list[str], exc: BaseException) -> str:
 
 def model_frame(exc: BaseException) -> str:
     """` (at modeling_udop.py:219 in combine_image_text_embeddings)`: the innermost line of a
-    transformers modeling file in the traceback, for errors whose message names no place (a
-    tensor iterated in Python under tracing, "its data is not allocated yet"); else ``."""
-    found = ""
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        name = code.co_filename.rsplit("/", 1)[-1]
-        if name.startswith("modeling_"):
-            found = f" (at {name}:{tb.tb_lineno} in {code.co_name})"
-        tb = tb.tb_next
-    return found
+    transformers modeling file in the traceback (or in that of the error it was raised from),
+    for errors whose message names no place (a tensor iterated in Python under tracing, "its
+    data is not allocated yet"); else ``."""
+    seen: BaseException | None = exc
+    for _ in range(4):  # torch.export re-raises the model's error from its own frames
+        if seen is None:
+            break
+        found = ""
+        tb = seen.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            name = code.co_filename.rsplit("/", 1)[-1]
+            if name.startswith("modeling_"):
+                found = f" (at {name}:{tb.tb_lineno} in {code.co_name})"
+            tb = tb.tb_next
+        if found:
+            return found
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 @contextlib.contextmanager
