@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from irc.frontend.trace import _functionalize
+from irc.frontend.functionalize import functionalize
 
 
 def _targets(program: torch.export.ExportedProgram) -> list[str]:
@@ -57,7 +57,7 @@ def test_detach_is_dropped_without_a_retrace(monkeypatch: pytest.MonkeyPatch) ->
         raise AssertionError("run_decompositions was called for a program whose only mutation is detach_")
 
     monkeypatch.setattr(torch.export.ExportedProgram, "run_decompositions", retrace)
-    result = _functionalize(program)
+    result = functionalize(program)
     assert "aten.detach_.default" not in _targets(result)
     x = torch.arange(3.0)
     torch.testing.assert_close(result.module()(x), _EmptyFirstOperand()(x))
@@ -77,7 +77,7 @@ def test_in_place_op_on_a_fresh_tensor_becomes_functional_without_a_retrace(
     program = torch.export.export(_InPlaceOnFresh(), args, strict=False)
     assert "aten.add_.Tensor" in _targets(program)
     _no_retrace(monkeypatch)
-    result = _functionalize(program)
+    result = functionalize(program)
     assert "aten.add_.Tensor" not in _targets(result)
     torch.testing.assert_close(result.module()(*args), _InPlaceOnFresh()(*args))
 
@@ -95,6 +95,6 @@ def test_in_place_op_that_others_can_observe_is_functionalized_by_torch(
 ) -> None:
     program = torch.export.export(module, args, strict=False)
     assert "aten.add_.Tensor" in _targets(program)
-    result = _functionalize(program)
+    result = functionalize(program)
     assert not [t for t in _targets(result) if t.endswith("_.Tensor")]
     torch.testing.assert_close(result.module()(*args), module(*args))
