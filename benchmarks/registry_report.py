@@ -119,9 +119,8 @@ def _later(later: dict[str, list[str]]) -> list[str]:
     lines = [
         "## Not in irc yet",
         "",
-        "Not cells of this run: heads transformers has for tasks irc does not export yet (speech and "
-        "image-text-to-text are another issue's), and irc-task heads whose inputs irc cannot make "
-        "(with the frontend's reason).",
+        "Not cells of this run: heads transformers has for tasks irc does not export yet, and irc-task "
+        "heads whose inputs irc cannot make (with the frontend's reason).",
         "",
     ]
     by_task: dict[str, list[str]] = defaultdict(list)

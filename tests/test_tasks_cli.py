@@ -118,3 +118,10 @@ def test_perceiver_exports_every_head_it_has() -> None:
     )
     (embedded,) = model_inputs("perceiver", "default")
     assert embedded.name == "inputs" and embedded.kind == "float"
+
+
+def test_multimodal_lm_heads_irc_exports_are_not_listed_as_missing() -> None:
+    from irc.frontend.heads import other_tasks
+
+    assert "multimodal-lm" not in other_tasks("llava")  # the same class as its image-text-to-text head
+    assert "multimodal-lm" in other_tasks("qwen2_audio")  # audio features at audio tokens

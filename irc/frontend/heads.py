@@ -11,11 +11,15 @@ from irc.errors import TaskError
 OTHER_TASKS: dict[str, str] = {
     "MODEL_FOR_TEXT_TO_SPECTROGRAM_MAPPING_NAMES": "text-to-spectrogram",
     "MODEL_FOR_TEXT_TO_WAVEFORM_MAPPING_NAMES": "text-to-waveform",
-    "MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES": "image-text-to-text",
+    "MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES": "multimodal-lm",
     "MODEL_FOR_VISUAL_QUESTION_ANSWERING_MAPPING_NAMES": "visual-question-answering",
 }
-"""Auto mappings of tasks irc does not export yet (speech and image-text-to-text are another
-issue's), by the name `irc tasks` and refusals give them."""
+"""Auto mappings of tasks irc does not export yet, by the name `irc tasks` and refusals give them.
+The multimodal LM mapping also lists the vision-language heads of the image-text-to-text mapping:
+those are irc's image-text-to-text-with-past, so only its other heads (speech and omni LMs that
+take audio features at audio tokens) count here."""
+
+_IMAGE_TEXT_MAPPING = "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES"
 
 CACHE_KEYWORDS = ("cache", "past_key_values")
 """The keywords a forward takes its key/value cache under (5.24 accepts both; see cache.py)."""
@@ -77,7 +81,12 @@ def _tensor_dict(param: inspect.Parameter) -> bool:
 
 def other_tasks(model_type: str) -> list[str]:
     """The tasks outside irc's for which transformers has a head of `model_type`."""
-    found = [task for name, task in OTHER_TASKS.items() if head_names(model_type, name)]
+    image_text = head_names(model_type, _IMAGE_TEXT_MAPPING)
+    found = [
+        task
+        for name, task in OTHER_TASKS.items()
+        if head_names(model_type, name) and head_names(model_type, name) != image_text
+    ]
     return list(dict.fromkeys(found))
 
 
