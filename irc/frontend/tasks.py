@@ -221,6 +221,9 @@ OVERRIDES: dict[str, ModelSpec] = {
         ModelSpec("whisper", frames_per_position=2),
         # Speech2Text's feature extractor puts the frames before the bins (its encoder transposes).
         ModelSpec("speech_to_text", frames_first=True),
+        # Canary and Cohere ASR encode with a Parakeet encoder, whose feature extractor does the same.
+        ModelSpec("canary", frames_first=True),
+        ModelSpec("cohere_asr", frames_first=True),
     )
 }
 """Per-type overrides, each with the reason it exists. Nothing here admits a type."""

@@ -40,6 +40,7 @@ from irc.backends.onnx import (  # noqa: E402, F401
     ops_conv,
     ops_create,
     ops_exp_log,
+    ops_fft,
     ops_fold,
     ops_math,
     ops_moe,
