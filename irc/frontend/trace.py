@@ -134,7 +134,9 @@ def call_reference(
     loaded: LoadedModel, inputs: dict[str, torch.Tensor], wrap: Wrap | None = None
 ) -> dict[str, torch.Tensor]:
     """Run the original model the way the trace sees it; outputs by name."""
-    with torch.no_grad():
+    from irc.frontend.reference_attention import reference_attention
+
+    with torch.no_grad(), reference_attention(loaded):
         return (wrap or _wrap)(loaded, list(inputs))(*inputs.values())  # type: ignore[no-any-return]
 
 
