@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import transformers
 
-from benchmarks.tiny_configs import shrink, tiny_config
+from benchmarks.tiny_configs import shrink, tiny_config, tiny_model
 from irc.errors import TaskError
 from irc.frontend.speech import mel_bins
 from irc.frontend.unsupported import UnsupportedFeature, refuse_unsupported
@@ -50,3 +50,14 @@ def test_a_field_that_was_not_the_width_stays() -> None:
 def test_stage_channel_backbone_keeps_feature_widths() -> None:
     config = tiny_config("hgnet_v2")
     assert config.hidden_sizes[1:] == config.stage_out_channels[1:]
+
+
+def test_decoder_reading_the_encoders_mask_is_refused_with_past() -> None:
+    """Canary's decoder reads the subsampled attention mask its encoder returns, which irc's
+    with-past decoders do not take: refused by name, not an AttributeError from the model."""
+    from irc.errors import TraceError
+    from irc.frontend.traced import trace_components
+
+    model = tiny_model("canary", "speech-seq2seq-with-past")
+    with pytest.raises(TraceError, match=r"Canary.*reads more of the encoder's output.*without -with-past"):
+        trace_components(model, "speech-seq2seq-with-past")
