@@ -136,6 +136,7 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     _factored_widths(out)
     _following_widths(out, values)
     _unshrunk_stage_channels(out, values)
+    _per_class_thresholds(out)
     _drop_stage_picks(out, values)
     _rope(out)
     _token_ids(out)
@@ -281,6 +282,18 @@ def _unshrunk_stage_channels(out: dict[str, Any], before: dict[str, Any]) -> Non
     `hidden_sizes` keep their full widths."""
     if isinstance(before.get("stage_out_channels"), list) and isinstance(before.get("hidden_sizes"), list):
         out["hidden_sizes"] = before["hidden_sizes"]
+
+
+def _per_class_thresholds(out: dict[str, Any]) -> None:
+    """Per-class lists the default config leaves unset (PP-DocLayoutV2's head indexes its score
+    thresholds and reading-order ranks by class; its checkpoints ship them): one entry per label,
+    a 0.5 threshold and the identity order."""
+    labels = out.get("id2label")
+    if not isinstance(labels, dict):
+        return
+    for key, value in (("class_thresholds", [0.5] * len(labels)), ("class_order", list(range(len(labels))))):
+        if key in out and out[key] is None:
+            out[key] = value
 
 
 def _keep_kinds(value: list[Any], layers: int) -> list[Any]:

@@ -61,3 +61,10 @@ def test_decoder_reading_the_encoders_mask_is_refused_with_past() -> None:
     model = tiny_model("canary", "speech-seq2seq-with-past")
     with pytest.raises(TraceError, match=r"Canary.*reads more of the encoder's output.*without -with-past"):
         trace_components(model, "speech-seq2seq-with-past")
+
+
+def test_per_class_lists_left_unset_get_one_entry_per_label() -> None:
+    config = tiny_config("pp_doclayout_v2")
+    labels = len(config.id2label)
+    assert config.class_thresholds == [0.5] * labels
+    assert config.class_order == list(range(labels))
