@@ -54,4 +54,5 @@ from irc.backends.onnx import (  # noqa: E402, F401
     ops_scatter_reduce,
     ops_shape,
     ops_stats,
+    ops_unfold,
 )

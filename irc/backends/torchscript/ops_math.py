@@ -16,3 +16,6 @@ emitter(
     "aten.concat",
     "aten.scatter_reduce.two",
 )(call)
+
+# Tensor.unfold's sliding windows (Inkling's text model).
+emitter("aten.unfold")(call)
