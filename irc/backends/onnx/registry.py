@@ -42,6 +42,7 @@ from irc.backends.onnx import (  # noqa: E402, F401
     ops_exp_log,
     ops_fft,
     ops_fold,
+    ops_linalg_norm,
     ops_math,
     ops_moe,
     ops_nn,

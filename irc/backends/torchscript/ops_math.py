@@ -19,3 +19,6 @@ emitter(
 
 # Tensor.unfold's sliding windows (Inkling's text model).
 emitter("aten.unfold")(call)
+
+# torch.linalg.norm (OWL-ViT's embedding normalization).
+emitter("aten.linalg_norm")(call)
