@@ -137,6 +137,9 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     _layer_counts(out, values)
     _sums(out, values)
     _factored_widths(out)
+    _following_widths(out, values)
+    _unshrunk_stage_channels(out, values)
+    _per_class_thresholds(out)
     _drop_stage_picks(out, values)
     _rope(out)
     _token_ids(out)
@@ -255,6 +258,45 @@ def _factored_widths(out: dict[str, Any]) -> None:
     for key in _WIDTHS:
         if isinstance(out.get(key), int) and out[key] == WIDTH:
             out[key] = width
+
+
+def _following_widths(out: dict[str, Any], before: dict[str, Any]) -> None:
+    """Fields named `*_hidden_size` or `*_dim` that equalled the model width before the shrink are
+    that width under another name (DeBERTa-v2's pooler_hidden_size), and `*_channels` lists of it
+    are that width per level (DEIMv2's decoder_in_channels): they follow it down."""
+    key = next((k for k in ("hidden_size", "d_model", "n_embd", "dim") if isinstance(out.get(k), int)), None)
+    if key is None or isinstance(before.get(key), bool) or out[key] == before.get(key):
+        return
+    old, new = before[key], out[key]
+    for name, value in before.items():
+        if out.get(name) != value:
+            continue  # another rule has shrunk it
+        named = name.endswith(("_hidden_size", "_dim")) and name not in _HEAD_DIMS
+        if named and type(value) is int and value == old:
+            out[name] = new
+        # Per-level channel lists that are the width at every level (RT-DETR-style decoders).
+        elif name.endswith("_channels") and isinstance(value, list) and value and value == [old] * len(value):
+            out[name] = [new] * len(value)
+
+
+def _unshrunk_stage_channels(out: dict[str, Any], before: dict[str, Any]) -> None:
+    """A backbone that builds its stages from `stage_out_channels` (HGNetV2, which the shrink
+    leaves whole) but reports `hidden_sizes` as its feature widths needs the two to agree: its
+    `hidden_sizes` keep their full widths."""
+    if isinstance(before.get("stage_out_channels"), list) and isinstance(before.get("hidden_sizes"), list):
+        out["hidden_sizes"] = before["hidden_sizes"]
+
+
+def _per_class_thresholds(out: dict[str, Any]) -> None:
+    """Per-class lists the default config leaves unset (PP-DocLayoutV2's head indexes its score
+    thresholds and reading-order ranks by class; its checkpoints ship them): one entry per label,
+    a 0.5 threshold and the identity order."""
+    labels = out.get("id2label")
+    if not isinstance(labels, dict):
+        return
+    for key, value in (("class_thresholds", [0.5] * len(labels)), ("class_order", list(range(len(labels))))):
+        if key in out and out[key] is None:
+            out[key] = value
 
 
 def _keep_kinds(value: list[Any], layers: int) -> list[Any]:

@@ -216,3 +216,8 @@ _RULES: dict[str, Rule] = {
     "aten._unsafe_view": lambda site: _same_op(site, size_arg="size"),
     "aten.reshape": lambda site: _same_op(site, size_arg="shape"),
 }
+
+# torch.fft's transforms and the parts of their results (frontend/complex_fft.py).
+from irc.frontend.complex_fft import FFT_RULES  # noqa: E402
+
+_RULES.update(FFT_RULES)

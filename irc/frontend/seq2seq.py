@@ -168,7 +168,17 @@ def probe(model: Any, config: Any, encoder_inputs: tuple[InputSpec, ...]) -> Pro
         ids = torch.full((1, 2), 5, dtype=torch.long)
         extra = {k: v for k, v in inputs.items() if k == "attention_mask"}
         encoded = BaseModelOutput(last_hidden_state=hidden)
-        out = model(encoder_outputs=encoded, decoder_input_ids=ids, use_cache=True, return_dict=True, **extra)
+        try:
+            out = model(
+                encoder_outputs=encoded, decoder_input_ids=ids, use_cache=True, return_dict=True, **extra
+            )
+        except AttributeError as exc:  # the decoder reads more of the encoder's output than its states
+            raise TraceError(
+                f"{type(model).__name__}'s decoder reads more of the encoder's output than its hidden "
+                f"states ({' '.join(str(exc).split())[:120]}), as Canary's reads the subsampled attention mask "
+                "its encoder returns. irc's with-past decoders take the encoder's hidden states "
+                "only and cannot export this model with past yet: export the task without -with-past."
+            ) from exc
     layout = []
     for (key, _), (cross_key, _) in _layers(out.get("past_key_values") or out.get("cache")):
         if key.dim() != 4 or key.shape[2] != 2 or cross_key.shape[2] != hidden.shape[1]:

@@ -13,20 +13,31 @@ from typing import Any
 
 from irc.errors import TaskError
 
+# Sub-configs that hold an audio encoder's fields when the top config does not (Canary, Cohere ASR
+# keep a Parakeet encoder config under `encoder_config`).
+_AUDIO_SUB_CONFIGS = ("encoder_config", "audio_config", "encoder")
+
 
 def mel_bins(config: Any) -> int:
     """The mel bins per frame: `num_mel_bins`, or Speech2Text's `input_feat_per_channel` x
-    `input_channels`."""
+    `input_channels`, read from the config or else from its audio encoder's sub-config."""
+    subs = (getattr(config, name, None) for name in _AUDIO_SUB_CONFIGS)
+    for source in (config, *(sub for sub in subs if sub is not None and not isinstance(sub, dict))):
+        bins = _own_mel_bins(source)
+        if bins:
+            return bins
+    raise TaskError(
+        f"the {config.model_type} config names no num_mel_bins (or input_feat_per_channel), the "
+        "mel bins of its input_features, nor does its encoder_config or audio_config"
+    )
+
+
+def _own_mel_bins(config: Any) -> int:
     bins = getattr(config, "num_mel_bins", None)
     if not bins:
         per_channel = int(getattr(config, "input_feat_per_channel", 0) or 0)
         bins = per_channel * int(getattr(config, "input_channels", 1) or 1)
-    if not bins:
-        raise TaskError(
-            f"the {config.model_type} config names no num_mel_bins (or input_feat_per_channel), the "
-            "mel bins of its input_features"
-        )
-    return int(bins)
+    return int(bins or 0)
 
 
 def feature_axes(config: Any, frames_per_position: int | None, frames_first: bool) -> tuple[str | int, ...]:

@@ -86,6 +86,9 @@ class ModelSpec:
     of them (a fixed `frames` axis); None: any number of frames."""
     frames_first: bool = False
     """`input_features` are (batch, frames, mel bins), not (batch, mel bins, frames)."""
+    eager_reference: str = ""
+    """Why validation's reference runs use eager attention (transformers' SDPA path computes
+    something else for this type); empty: the model's own attention."""
 
 
 def _task(name: str, auto: str, mapping: str, *outputs: str) -> TaskSpec:
@@ -221,6 +224,14 @@ OVERRIDES: dict[str, ModelSpec] = {
         ModelSpec("whisper", frames_per_position=2),
         # Speech2Text's feature extractor puts the frames before the bins (its encoder transposes).
         ModelSpec("speech_to_text", frames_first=True),
+        # Canary and Cohere ASR encode with a Parakeet encoder, whose feature extractor does the same.
+        ModelSpec("canary", frames_first=True),
+        ModelSpec("cohere_asr", frames_first=True),
+        ModelSpec(
+            "aimv2",
+            eager_reference="Aimv2's text tower is causal, but transformers' SDPA path drops the causal "
+            "mask when the attention mask is all ones; eager attention (and the artifact) keep it",
+        ),
     )
 }
 """Per-type overrides, each with the reason it exists. Nothing here admits a type."""

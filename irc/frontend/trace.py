@@ -26,6 +26,7 @@ from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.functionalize import functionalize
 from irc.frontend.loading import LoadedModel
 from irc.frontend.outputs import no_outputs
+from irc.frontend.reference_attention import reference_attention
 from irc.frontend.scans import traceable_scans
 from irc.frontend.state_cache import named_cache
 from irc.frontend.tasks import InputSpec
@@ -135,7 +136,7 @@ def call_reference(
     loaded: LoadedModel, inputs: dict[str, torch.Tensor], wrap: Wrap | None = None
 ) -> dict[str, torch.Tensor]:
     """Run the original model the way the trace sees it; outputs by name."""
-    with torch.no_grad():
+    with torch.no_grad(), reference_attention(loaded):
         return (wrap or _wrap)(loaded, list(inputs))(*inputs.values())  # type: ignore[no-any-return]
 
 

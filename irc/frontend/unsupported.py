@@ -31,7 +31,21 @@ def _transient_global(config: Any) -> str | None:
     )
 
 
-_CHECKS: tuple[Callable[[Any], str | None], ...] = (_transient_global,)
+def _codebook_decoder(config: Any) -> str | None:
+    # Not a wrong artifact but an input irc cannot make: refused here, before any dummy input.
+    decoder = getattr(config, "decoder_config", None)
+    channels = getattr(decoder, "num_channels", None)
+    if not getattr(config, "is_encoder_decoder", False) or not isinstance(channels, int) or channels < 2:
+        return None
+    return (
+        f"its decoder_config sets `num_channels: {channels}`: the decoder reads {channels} audio codebooks "
+        f"per step, as decoder_input_ids of shape (batch x {channels}, sequence) with ids below "
+        f"decoder_config.vocab_size, while irc makes (batch, sequence) text ids below the config's "
+        "vocab_size. irc cannot export multi-codebook audio decoders yet"
+    )
+
+
+_CHECKS: tuple[Callable[[Any], str | None], ...] = (_transient_global, _codebook_decoder)
 
 
 def refuse_unsupported(config: Any, model_type: str) -> None:

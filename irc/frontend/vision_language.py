@@ -281,13 +281,15 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
         count = grid[0] * grid[1] * grid[2]
         return (InputSpec("pixel_values", (count, channels * temporal * patch * patch), "float", "float32"),)
     channels = int(getattr(vision, "num_channels", 3) or 3)
-    size = int(getattr(vision, "image_size", 224))
+    size = getattr(vision, "image_size", 224)
+    # A (height, width) pair in InternVL-style configs (Qianfan-OCR's [448, 448]).
+    height, width = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[-1]))
     if hasattr(inner, "connector"):  # idefics3 / smolvlm: (batch, images, C, H, W) and a pixel mask
         return (
-            InputSpec("pixel_values", ("batch", 1, channels, size, size), "float", "float32"),
-            InputSpec("pixel_attention_mask", ("batch", 1, size, size), "ones", "bool"),
+            InputSpec("pixel_values", ("batch", 1, channels, height, width), "float", "float32"),
+            InputSpec("pixel_attention_mask", ("batch", 1, height, width), "ones", "bool"),
         )
-    return (InputSpec("pixel_values", ("batch", channels, size, size), "float", "float32"),)
+    return (InputSpec("pixel_values", ("batch", channels, height, width), "float", "float32"),)
 
 
 def decoder_inputs(model: Any) -> tuple[InputSpec, ...]:

@@ -208,6 +208,9 @@ register_op(
 )
 from irc.ir import ops_decoder  # noqa: E402, F401  (registers the decoder fusions ops)
 
+# The pair-layout DFT that the complex-pairs rewrite makes of torch.fft calls.
+from irc.ir import ops_fft as _ops_fft  # noqa: E402, F401
+
 # The quantized matmuls of the quantize-* passes register themselves (their reference math is
 # long enough for a module of its own).
 from irc.ir import ops_quant as _ops_quant  # noqa: E402, F401

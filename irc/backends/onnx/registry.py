@@ -40,7 +40,9 @@ from irc.backends.onnx import (  # noqa: E402, F401
     ops_conv,
     ops_create,
     ops_exp_log,
+    ops_fft,
     ops_fold,
+    ops_linalg_norm,
     ops_math,
     ops_moe,
     ops_nn,
@@ -53,4 +55,5 @@ from irc.backends.onnx import (  # noqa: E402, F401
     ops_scatter_reduce,
     ops_shape,
     ops_stats,
+    ops_unfold,
 )

@@ -16,3 +16,9 @@ emitter(
     "aten.concat",
     "aten.scatter_reduce.two",
 )(call)
+
+# Tensor.unfold's sliding windows (Inkling's text model).
+emitter("aten.unfold")(call)
+
+# torch.linalg.norm (OWL-ViT's embedding normalization).
+emitter("aten.linalg_norm")(call)

@@ -45,4 +45,4 @@ def call(g: Codegen, node: Node, *_: Any, **__: Any) -> str:
 
 # The op modules register into EMITTERS as they are imported; importing them here, once the
 # decorator exists, makes the table complete for anyone who imports this module.
-from irc.backends.torchscript import ops_aten, ops_math, ops_moe, ops_sym, ops_vision  # noqa: E402, F401
+from irc.backends.torchscript import ops_aten, ops_fft, ops_math, ops_moe, ops_sym, ops_vision  # noqa: E402, F401
