@@ -43,17 +43,25 @@ def _group_query_attention(
     past_key: Any,
     past_value: Any,
     mask: Any,
+    cos: Any = None,
+    sin: Any = None,
     *,
     num_heads: int,
     kv_num_heads: int,
     scale: float,
 ) -> tuple[Any, Any, Any]:
-    """query [B, S, N*H], key and value [B, S, KV*H], past [B, KV, P, H], mask bool
-    [B or 1, 1, S, P + S]; returns the merged output and the presents (past + new, BNSH)."""
+    """query [B, S, N*H], key and value [B, S, KV*H] (or None: query is packed Q|K|V), past
+    [B, KV, P, H], mask bool [B or 1, 1, S, P + S], cos and sin (or None: no rotary) per-token
+    tables [B, S, H] rotating query and key; returns the merged output and the presents (BNSH)."""
     import torch
 
     batch, sequence, _ = query.shape
     head_size = past_key.shape[-1]
+    if key is None:
+        query, key, value = query.split([num_heads * head_size, *[kv_num_heads * head_size] * 2], -1)
+    if cos is not None:
+        query = _rotary_embedding(query, cos, sin, num_heads=num_heads)
+        key = _rotary_embedding(key, cos, sin, num_heads=kv_num_heads)
 
     def split(x: Any, heads: int) -> Any:
         return x.reshape(batch, sequence, heads, head_size).transpose(1, 2)
@@ -89,6 +97,7 @@ register_op(
 register_op(
     "irc.group_query_attention",
     _group_query_attention,
-    doc="attention of q [B, S, N*H] over past + new key/value [B, S, KV*H] heads shared by groups, "
-    "bool mask; returns (output, present_key, present_value): ORT's GroupQueryAttention",
+    doc="attention of q [B, S, N*H] over past + new key/value [B, S, KV*H] heads shared by groups "
+    "(or packed q|k|v, key and value None), bool mask, optional per-token rotary cos/sin [B, S, H]; "
+    "returns (output, present_key, present_value): ORT's GroupQueryAttention",
 )

@@ -14,6 +14,10 @@ transformers builds for a decoder with a cache (validation runs the artifact aga
 Left alone, with the reason: head sizes that are not a multiple of 8 (ORT's kernel refuses them),
 dropout, `is_causal` without a mask, per-head masks, float masks, caches that are not a graph
 input concatenated with the new keys, and other layouts.
+
+Rotary (`ort-rotary`'s irc.rotary_embedding of the query and key, same tables) then moves inside
+the attention (ORT's do_rotary) when the head size is a multiple of 16; `pack-projections` later
+hands it the packed Q|K|V matmul output directly.
 """
 
 from __future__ import annotations
@@ -84,6 +88,33 @@ class GroupQueryAttention(RewritePattern):
         for concat in concats:
             if concat is not None and concat.graph is rewriter.graph:
                 rewriter.erase(concat)
+
+
+class RotaryIntoGqa(RewritePattern):
+    """group_query_attention(rotary(%q, cos, sin), rotary(%k, cos, sin), ...)  ->
+    group_query_attention(%q, %k, ..., cos, sin): ORT's do_rotary, one kernel instead of three.
+    The tables stay the model's per-token ones (positions from the graph, exact under left padding
+    and any rope scaling); ORT's rotary wants a head size that is a multiple of 16."""
+
+    ops = ("irc.group_query_attention",)
+
+    def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
+        if len(node.args) != 6 or node.args[1] is None:
+            return rewriter.fail("the attention already has rotary, or its query is packed")
+        query, key, *rest = node.args
+        rotaries = [producer(x, "irc.rotary_embedding") for x in (query, key)]
+        if rotaries[0] is None or rotaries[1] is None or check_uses(query, 1) or check_uses(key, 1):
+            return rewriter.fail("query and key are not rotary_embedding outputs read once")
+        (xq, cos, sin), (xk, *tables) = rotaries[0].args, rotaries[1].args
+        if tables != [cos, sin]:
+            return rewriter.fail("query and key are rotated by different tables")
+        head_size = rest[2].tensor_type.shape[-1]  # past_key [B, KV, P, H]
+        if not isinstance(head_size, int) or head_size % 16:
+            return rewriter.fail(f"head size {head_size}: ORT's do_rotary takes multiples of 16")
+        gqa = rewriter.create(
+            node.op, (xq, xk, *rest, cos, sin), dict(node.kwargs), types=[o.type for o in node.outputs]
+        )
+        rewriter.replace_node(node, list(gqa.outputs))
 
 
 def _check_mask(mask: object, query: object) -> str | None:
@@ -161,4 +192,4 @@ class OrtGqa(RewritePass):
     GroupQueryAttention), grouped-query or not."""
 
     name = "ort-gqa"
-    patterns = (GroupQueryAttention(),)
+    patterns = (GroupQueryAttention(), RotaryIntoGqa())

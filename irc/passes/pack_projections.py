@@ -8,7 +8,8 @@ One matmul over the concatenated weights reads the input once and runs one kerne
 three; at one token per step (decoding) a step is a chain of small kernels, so each one saved
 counts. The packed weight is a new param whose data concatenates the originals when the backend
 writes it (nothing is read at rewrite time); the originals go when nothing else reads them. Only
-params are packed (a computed weight is left alone), all with a bias or all without.
+params are packed (a computed weight is left alone), all with a bias or all without. A packed
+Q|K|V whose three parts only feed `ort-gqa`'s attention goes into it whole, without the split.
 """
 
 from __future__ import annotations
@@ -69,6 +70,32 @@ class PackLinears(RewritePattern):
             rewriter.replace_node(member, [part])
 
 
+class PackedQkvAttention(RewritePattern):
+    """group_query_attention(split(%qkv, [Q, K, V], -1)...)  ->  group_query_attention(%qkv, None, None, ...):
+    ORT's GroupQueryAttention reads packed Q|K|V itself, which saves the Split kernel."""
+
+    ops = ("irc.group_query_attention",)
+
+    def match_and_rewrite(self, node: Node, rewriter: PatternRewriter) -> None:
+        query, key, value, past_key, *rest = node.args
+        split = query.producer if isinstance(query, Value) else None
+        if split is None or split.op != "aten.split_with_sizes" or list(split.outputs) != [query, key, value]:
+            return rewriter.fail("query, key and value are not the three parts of one split")
+        if int(split.args[2]) not in (-1, split.args[0].tensor_type.rank - 1):  # type: ignore[union-attr]
+            return rewriter.fail("the split is not along the last dim")
+        heads, kv_heads = node.kwargs["num_heads"], node.kwargs["kv_num_heads"]
+        head_size = past_key.tensor_type.shape[-1]  # type: ignore[union-attr]
+        if list(split.args[1]) != [heads * head_size, kv_heads * head_size, kv_heads * head_size]:  # type: ignore[arg-type]
+            return rewriter.fail("the split's sizes are not [N*H, KV*H, KV*H]")
+        if any(len(part.uses()) != 1 for part in split.outputs):
+            return rewriter.fail("a part of the split has another reader")
+        gqa = rewriter.create(
+            node.op, (split.args[0], None, None, past_key, *rest), dict(node.kwargs),
+            types=[o.type for o in node.outputs],
+        )  # fmt: skip
+        rewriter.replace_node(node, list(gqa.outputs))
+
+
 def _packable(node: Node) -> bool:
     if node.kwargs or len(node.args) not in (2, 3):
         return False
@@ -97,4 +124,4 @@ class PackProjections(RewritePass):
     split its output."""
 
     name = "pack-projections"
-    patterns = (PackLinears(),)
+    patterns = (PackLinears(), PackedQkvAttention())

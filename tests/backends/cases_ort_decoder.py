@@ -67,3 +67,25 @@ def ort_group_query_attention_over_a_past(b: GraphMaker) -> None:
         num_heads=4, kv_num_heads=2, scale=0.5, outputs=3,
     )  # fmt: skip
     b.output(out, present_k, present_v)
+
+
+def _per_token_table(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
+    """cos or sin of each token's own position (random, as left padding makes them), equal halves."""
+    positions = torch.randint(0, 64, shape[:-1], generator=gen)[..., None].float()
+    freqs = positions * 10000 ** -(torch.arange(shape[-1] // 2) / (shape[-1] // 2))
+    return torch.cos(torch.cat([freqs, freqs], -1))
+
+
+@case(CACHE, ort_fusions=True)
+def ort_group_query_attention_packed_with_rotary_inside(b: GraphMaker) -> None:
+    qkv = b.input("qkv", "f32", ("batch", "seq", 128))  # 4 heads of 16 and 2 KV heads, packed
+    cos = b.input("cos", "f32", ("batch", "seq", 16), make=_per_token_table)
+    sin = b.input("sin", "f32", ("batch", "seq", 16), make=_per_token_table)
+    past_k = b.input("past_k", "f32", ("batch", 2, "past", 16))
+    past_v = b.input("past_v", "f32", ("batch", 2, "past", 16))
+    mask = b.input("mask", "bool", ("batch", 1, "seq", "past + seq"), make=_causal_padded)
+    out, present_k, present_v = b.op(
+        "irc.group_query_attention", qkv, None, None, past_k, past_v, mask, cos, sin,
+        num_heads=4, kv_num_heads=2, scale=0.25, outputs=3,
+    )  # fmt: skip
+    b.output(out, present_k, present_v)

@@ -84,39 +84,72 @@ def group_query_attention(
     g: Builder,
     node: Node,
     query: Value,
-    key: Value,
-    value: Value,
+    key: Value | None,
+    value: Value | None,
     past_key: Value,
     past_value: Value,
     mask: Value,
+    cos: Value | None = None,
+    sin: Value | None = None,
     *,
     num_heads: int,
     kv_num_heads: int,
     scale: float,
 ) -> list[str]:
-    """group_query_attention(Tensor query, Tensor key, Tensor value, Tensor past_key, Tensor past_value,
-    Tensor mask, *, int num_heads, int kv_num_heads, float scale) -> (Tensor, Tensor, Tensor)"""
+    """group_query_attention(Tensor query, Tensor? key, Tensor? value, Tensor past_key, Tensor past_value,
+    Tensor mask, Tensor? cos=None, Tensor? sin=None, *, int num_heads, int kv_num_heads, float scale)
+    -> (Tensor, Tensor, Tensor)"""
     dtype = out_dtype(node)
-    bias, empty = _shared(g, ("bias", g.name(mask), dtype), lambda: _mask_bias(g, mask, dtype))
+    bias = _shared(g, ("bias", g.name(mask), dtype), lambda: _mask_bias(g, mask, dtype))
     # The mask has the query's batch and sequence dims (checked by the pass) unless it broadcasts
     # over the batch; then the lengths come from this layer's query.
     sizes = mask if mask.tensor_type.shape[0] == query.tensor_type.shape[0] else query
     lengths = _shared(g, ("lengths", g.name(mask), g.name(sizes)), lambda: _lengths(g, mask, sizes))
-    inputs = [g.tensor(query), g.tensor(key), g.tensor(value), g.tensor(past_key), g.tensor(past_value)]
-    inputs += [lengths[0], lengths[1], None, None, None, bias, None, None, None, None, None, lengths[2]]
-    y, present_key, present_value = g.ms_nodes(
+    rotary: list[str | None] = [None, None, None]
+    if cos is not None and sin is not None:
+        rotary = _rotary_cache(g, cos, sin, lengths[1])
+    inputs = [g.tensor(query), *(g.tensor(x) if x is not None else None for x in (key, value))]
+    inputs += [g.tensor(past_key), g.tensor(past_value), lengths[0], lengths[1], *rotary, bias]
+    inputs += [None, None, None, None, None, lengths[2]]
+    # Rows whose every key is masked (left padding) come out as zeros, as torch's do (measured on
+    # ORT 1.32's CPU kernel; validation compares those rows too).
+    return g.ms_nodes(
         "GroupQueryAttention", inputs, 3,
         num_heads=int(num_heads), kv_num_heads=int(kv_num_heads), scale=float(scale), causal=1,
+        **({"do_rotary": 1} if rotary[0] is not None else {}),
     )  # fmt: skip
-    # ORT may give NaN for a row with every key masked (a left-padding row); torch gives zeros.
-    return [g.op("Where", empty, g.const(0.0, dtype), y), present_key, present_value]
 
 
-def _mask_bias(g: Builder, mask: Value, dtype: DType) -> tuple[str, str]:
-    """The bool mask as an additive bias [B or 1, 1, S, T], and [B or 1, S, 1]: rows masked whole."""
-    bias = g.op("Where", g.tensor(mask), g.const(0.0, dtype), g.const(-math.inf, dtype))
-    empty = g.op("Equal", g.reduce("ReduceMax", bias, [3], True), g.const(-math.inf, dtype))
-    return bias, g.op("Squeeze", empty, g.const([1], DType.I64))
+def _rotary_cache(g: Builder, cos: Value, sin: Value, total: str) -> list[str | None]:
+    """cos_cache, sin_cache and position_ids for GroupQueryAttention's own rotary: the model's
+    per-token tables flattened to B*S rows and indexed by token, as for RotaryEmbedding, so the
+    positions stay the graph's (ORT honours per-token position_ids when query_seqlens is given).
+    The kernel wants at least `total` rows, so the tables are padded with zero rows up to it."""
+    half = cos.tensor_type.shape[2] // 2
+    positions = _shared(g, ("positions", g.name(cos)), lambda: _token_positions(g, cos))
+    caches = [
+        _shared(g, ("gqa-cache", g.name(t)), lambda t=t: _padded(g, _half_table(g, t, half), total))
+        for t in (cos, sin)
+    ]
+    return [*caches, positions]
+
+
+def _padded(g: Builder, table: str, total: str) -> str:
+    """`table` [R, H/2] with zero rows appended up to `total` rows (none when R >= total)."""
+
+    def pads() -> str:
+        rows = g.op("Shape", table, start=0, end=1)
+        wanted = g.cast(g.op("Reshape", total, g.const([1], DType.I64)), DType.I32, DType.I64)
+        short = g.op("Max", g.op("Sub", wanted, rows), g.const([0], DType.I64))
+        return g.op("Concat", g.const([0, 0], DType.I64), short, g.const([0], DType.I64), axis=0)
+
+    # cos and sin have the same rows: one pads tensor for both
+    return g.op("Pad", table, _shared(g, ("gqa-pads", total), pads))
+
+
+def _mask_bias(g: Builder, mask: Value, dtype: DType) -> str:
+    """The bool mask as an additive bias [B or 1, 1, S, T]."""
+    return g.op("Where", g.tensor(mask), g.const(0.0, dtype), g.const(-math.inf, dtype))
 
 
 def _lengths(g: Builder, mask: Value, sizes: Value) -> tuple[str, str, str]:
