@@ -40,6 +40,7 @@ TASK = "image-text-to-text-with-past"
 VISION = "vision_encoder"
 EMBED = "embed_tokens"
 DECODER = "decoder_model_merged"
+DECODER_NO_PAST = "decoder_model"
 COMPONENTS = (VISION, EMBED, DECODER)
 
 
@@ -210,21 +211,26 @@ class EmbedModule(TaskModule):
 
 
 class DecoderModule(TaskModule):
-    """One decoder step on embeddings, with the cache as flat tensors (past length may be 0)."""
+    """One decoder step on embeddings, with the cache as flat tensors (past length may be 0), or
+    without a cache (`past_count` 0: the bare model's `default`). Its first output is `wanted[0]`:
+    `logits` of the generation head, `last_hidden_state` of the bare model."""
 
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         plain = len(args) - self.past_count
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
-        cache = build_cache(text_config(self.model.config), args[plain:])
-        if "token_type_ids" in kwargs:
-            _always_first_step(cache)
-        kwargs[cache_keyword(self.model)] = cache
+        if self.past_count:
+            cache = build_cache(text_config(self.model.config), args[plain:])
+            if "token_type_ids" in kwargs:
+                _always_first_step(cache)
+            kwargs[cache_keyword(self.model)] = cache
         with _index_masks():
-            out = self.model(**kwargs, use_cache=True, return_dict=True)
-        returned = out.get("past_key_values") or out.get("cache")
-        presents = flatten_cache(returned)
-        self.record(["logits", *present_names(len(presents))])
-        return (out.logits, *presents)
+            out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
+        presents = []
+        if self.past_count:
+            presents = flatten_cache(out.get("past_key_values") or out.get("cache"))
+        first = self.wanted[0]
+        self.record([first, *present_names(len(presents))])
+        return (out[first], *presents)
 
 
 def _always_first_step(cache: Any) -> None:
@@ -290,13 +296,13 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
     return (InputSpec("pixel_values", ("batch", channels, size, size), "float", "float32"),)
 
 
-def decoder_inputs(model: Any) -> tuple[InputSpec, ...]:
+def decoder_inputs(model: Any, past: bool = True) -> tuple[InputSpec, ...]:
     text = text_config(model.config)
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
     hidden = int(text.hidden_size)
     specs = [
         InputSpec("inputs_embeds", ("batch", "sequence", hidden), "float", dtype),
-        InputSpec("attention_mask", ("batch", TOTAL), "mask"),
+        InputSpec("attention_mask", ("batch", TOTAL if past else "sequence"), "mask"),
     ]
     if mrope(model):
         # Row 0: text positions (for the mask), rows 1-3: temporal, height, width rotary positions.
@@ -305,6 +311,8 @@ def decoder_inputs(model: Any) -> tuple[InputSpec, ...]:
         specs.append(InputSpec("position_ids", ("batch", "sequence"), "position"))
     if reads_token_types(model):
         specs.append(InputSpec("token_type_ids", ("batch", "sequence"), "zeros"))
+    if not past:
+        return tuple(specs)
     for i, ((kh, kd), (vh, vd), kind) in enumerate(probe_cache(model)):
         specs.append(InputSpec(f"past_key_values.{i}.key", ("batch", kh, PAST, kd), "past", kind))
         specs.append(InputSpec(f"past_key_values.{i}.value", ("batch", vh, PAST, vd), "past", kind))
@@ -316,8 +324,11 @@ def components(loaded: LoadedModel) -> list[Component]:
     model = loaded.module
     if image_token_id(model.config) is None:
         raise TraceError(f"{loaded.model_type}'s config names no image_token_id.")
-    decoder = decoder_inputs(model)
+    past = loaded.task.with_past
+    decoder = decoder_inputs(model, past)
     past_count = sum(1 for s in decoder if s.kind == "past")
+    # The bare model (default, default-with-past) returns hidden states where the head has logits.
+    first = loaded.task.outputs[0]
 
     def vision(loaded: LoadedModel, names: list[str]) -> TaskModule:
         return VisionModule(loaded.module, names, ("image_features",))
@@ -327,11 +338,11 @@ def components(loaded: LoadedModel) -> list[Component]:
 
     def step(loaded: LoadedModel, names: list[str]) -> TaskModule:
         plain = [n for n in names if not n.startswith("past_key_values.")]
-        return DecoderModule(loaded.module, plain, ("logits",), past_count)
+        return DecoderModule(loaded.module, plain, (first,), past_count)
 
     ids = (InputSpec("input_ids", ("batch", "sequence"), "ids"),)
     return [
         Component(VISION, vision_inputs(model), vision),
         Component(EMBED, ids, embed),
-        Component(DECODER, decoder, step),
+        Component(DECODER if past else DECODER_NO_PAST, decoder, step),
     ]
