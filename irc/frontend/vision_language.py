@@ -31,6 +31,7 @@ import torch
 from irc.errors import TraceError
 from irc.frontend.cache import PAST, TOTAL, build_cache, cache_keyword, flatten_cache, present_names
 from irc.frontend.cache import probe_layout as probe_cache
+from irc.frontend.image_features import generic_features, inner_model, one_image
 from irc.frontend.loading import LoadedModel
 from irc.frontend.seq2seq import Component
 from irc.frontend.tasks import InputSpec
@@ -56,11 +57,6 @@ def image_token_id(config: Any) -> int | None:
 def text_config(config: Any) -> Any:
     get = getattr(config, "get_text_config", None)
     return get() if callable(get) else getattr(config, "text_config", None) or config
-
-
-def inner_model(model: Any) -> Any:
-    """The base model under the generation head (`model.model`), which holds the vision tower."""
-    return getattr(model, "model", model)
 
 
 def mrope(model: Any) -> bool:
@@ -151,7 +147,8 @@ def image_features(
 ) -> torch.Tensor:
     """The projected image features of `kwargs` (the vision component's inputs), (rows, hidden).
 
-    Two families need their own path: idefics3's `get_image_features` drops all-zero padding
+    Any family with `get_image_features` goes through it (image_features.py). Three need their own
+    path: llava's (below), idefics3's `get_image_features` drops all-zero padding
     images with a data-dependent boolean index and splits by a `.tolist()`, and qwen2-vl's splits
     per image by `.tolist()` of the grid; neither traces with symbolic sizes, and both only
     regroup rows that stay in order, which the flat output does not need.
@@ -164,11 +161,7 @@ def image_features(
         return inner.visual(pixels, **grid, return_dict=True).pooler_output
     if hasattr(inner, "multi_modal_projector") and hasattr(inner.config, "vision_feature_select_strategy"):
         return _llava_features(inner, kwargs["pixel_values"])
-    out = inner.get_image_features(**kwargs, return_dict=True)
-    features = out.pooler_output
-    if isinstance(features, (list, tuple)):
-        features = torch.cat(list(features), dim=0)
-    return features.reshape(-1, features.shape[-1])
+    return generic_features(model, kwargs)
 
 
 def _llava_features(inner: Any, pixels: torch.Tensor) -> torch.Tensor:
@@ -293,7 +286,9 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
             InputSpec("pixel_values", ("batch", 1, channels, size, size), "float", "float32"),
             InputSpec("pixel_attention_mask", ("batch", 1, size, size), "ones", "bool"),
         )
-    return (InputSpec("pixel_values", ("batch", channels, size, size), "float", "float32"),)
+    # Families whose processor adds the image's size take one image per call (image_features.py).
+    batch = 1 if one_image(model) else "batch"
+    return (InputSpec("pixel_values", (batch, channels, size, size), "float", "float32"),)
 
 
 def decoder_inputs(model: Any, past: bool = True) -> tuple[InputSpec, ...]:
