@@ -45,16 +45,18 @@ def image_side(model: Any) -> int:
 
 
 def geometry(model: Any, images: int = 1, tensors: bool = False) -> dict[str, Any]:
-    """The `GEOMETRY` arguments `get_image_features` takes, for `images` images of the exported
+    """The `GEOMETRY` arguments `get_image_features` requires, for `images` images of the exported
     size (what the processor would pass for them, as tensors with `tensors`; lists otherwise,
     which the towers index as Python ints where a traced tensor would make data-dependent
     sizes); empty for families that take none."""
     method = feature_method(model)
     if method is None:
         return {}
-    taken = inspect.signature(method).parameters
+    # Only where required: llava's optional image_sizes is for pixtral towers' checkpoints.
+    params = inspect.signature(method).parameters.values()
+    required = {p.name for p in params if p.default is inspect.Parameter.empty}
     made: dict[str, Any] = {}
-    if "image_sizes" in taken:
+    if "image_sizes" in required:
         side = image_side(model)
         made["image_sizes"] = [[side, side]] * images
     return {k: torch.tensor(v) for k, v in made.items()} if tensors else made
