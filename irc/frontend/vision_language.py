@@ -31,7 +31,7 @@ import torch
 from irc.errors import TraceError
 from irc.frontend.cache import PAST, TOTAL, build_cache, cache_keyword, flatten_cache, present_names
 from irc.frontend.cache import probe_layout as probe_cache
-from irc.frontend.image_features import generic_features, inner_model, one_image
+from irc.frontend.image_features import generic_features, image_side, inner_model, one_image
 from irc.frontend.loading import LoadedModel
 from irc.frontend.seq2seq import Component
 from irc.frontend.tasks import InputSpec
@@ -280,7 +280,7 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
         count = grid[0] * grid[1] * grid[2]
         return (InputSpec("pixel_values", (count, channels * temporal * patch * patch), "float", "float32"),)
     channels = int(getattr(vision, "num_channels", 3) or 3)
-    size = int(getattr(vision, "image_size", 224))
+    size = image_side(model)
     if hasattr(inner, "connector"):  # idefics3 / smolvlm: (batch, images, C, H, W) and a pixel mask
         return (
             InputSpec("pixel_values", ("batch", 1, channels, size, size), "float", "float32"),
