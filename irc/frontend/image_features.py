@@ -49,17 +49,23 @@ def geometry(model: Any, images: int = 1, tensors: bool = False) -> dict[str, An
     size (what the processor would pass for them, as tensors with `tensors`; lists otherwise,
     which the towers index as Python ints where a traced tensor would make data-dependent
     sizes); empty for families that take none."""
-    method = feature_method(model)
-    if method is None:
-        return {}
     # Only where required: llava's optional image_sizes is for pixtral towers' checkpoints.
-    params = inspect.signature(method).parameters.values()
-    required = {p.name for p in params if p.default is inspect.Parameter.empty}
+    required = _required(model)
     made: dict[str, Any] = {}
     if "image_sizes" in required:
         side = image_side(model)
         made["image_sizes"] = [[side, side]] * images
     return {k: torch.tensor(v) for k, v in made.items()} if tensors else made
+
+
+def _required(model: Any) -> set[str]:
+    """The parameters `get_image_features` has no default for (none without the method)."""
+    method = feature_method(model)
+    if method is None:
+        return set()
+    params = inspect.signature(method).parameters.values()
+    plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name for p in params if p.default is inspect.Parameter.empty and p.kind in plain}
 
 
 def one_image(model: Any) -> bool:
@@ -78,7 +84,17 @@ def generic_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tenso
             f"{type(model).__name__} has no get_image_features, and irc has no family-specific vision "
             "path for it: it cannot make the vision encoder's image features."
         )
-    out = method(**kwargs, **geometry(model), return_dict=True)
+    made = {**kwargs, **geometry(model)}
+    missing = sorted(_required(model) - set(made) - {"self", "kwargs"})
+    if missing:
+        from irc.errors import TraceError
+
+        raise TraceError(
+            f"{type(inner_model(model)).__name__}.get_image_features requires {', '.join(missing)}, which irc "
+            f"cannot make for the vision encoder (it makes {', '.join(made)}; of what a processor derives "
+            f"from an image's size, only {', '.join(GEOMETRY)})."
+        )
+    out = method(**made, return_dict=True)
     features = out.pooler_output if hasattr(out, "pooler_output") else out
     if isinstance(features, (list, tuple)):
         features = torch.cat([f.reshape(-1, f.shape[-1]) for f in features], dim=0)
