@@ -15,6 +15,8 @@ is three models, named as Hugging Face's ONNX VLM folders name them:
   blocks, paligemma's prefix) and `past_key_values.{i}.key/value`, which may be empty ->
   `logits`, `present.{i}.key/value`.
 
+The bare model of such a type exports the same way for `default` (its decoder `decoder_model`,
+without a cache) and `default-with-past`, returning `last_hidden_state` where the head has `logits`.
 The caller merges between the second and third: the rows of `image_features` replace, in order,
 the embeddings at the positions where `input_ids` holds the image token (README).
 """
