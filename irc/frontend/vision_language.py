@@ -186,13 +186,17 @@ def _idefics_features(inner: Any, pixels: torch.Tensor, pixel_mask: torch.Tensor
     if pixel_mask is None:
         pixel_mask = torch.ones((pixels.shape[0], *pixels.shape[2:]), dtype=torch.bool)
     pixel_mask = pixel_mask.reshape(batch * images, *pixel_mask.shape[2:])
-    # A patch is seen where any of its pixels is (the model's unfold, written as a reshape).
+    # The model's unfold, written as a reshape. idefics2's perceiver connector takes the patch
+    # mask too, and sees a patch where all its pixels are; idefics3 where any is.
+    resampler = "attention_mask" in inspect.signature(inner.connector.forward).parameters
     patch = inner.config.vision_config.patch_size
     count, height, width = pixel_mask.shape
     blocks = pixel_mask.reshape(count, height // patch, patch, width // patch, patch)
-    patch_mask = blocks.sum(dim=(2, 4)) > 0
+    seen = blocks.sum(dim=(2, 4))
+    patch_mask = seen == patch * patch if resampler else seen > 0
     hidden = inner.vision_model(pixel_values=pixels, patch_attention_mask=patch_mask, return_dict=True)
-    features = inner.connector(hidden.last_hidden_state)
+    masks = {"attention_mask": patch_mask.reshape(count, -1)} if resampler else {}
+    features = inner.connector(hidden.last_hidden_state, **masks)
     return features.reshape(-1, features.shape[-1])
 
 
