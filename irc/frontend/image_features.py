@@ -50,7 +50,7 @@ def geometry(model: Any, images: int = 1, tensors: bool = False) -> dict[str, An
     which the towers index as Python ints where a traced tensor would make data-dependent
     sizes); empty for families that take none."""
     # Only where required: llava's optional image_sizes is for pixtral towers' checkpoints.
-    required = _required(model)
+    required = required_inputs(model)
     made: dict[str, Any] = {}
     if "image_sizes" in required:
         side = image_side(model)
@@ -58,7 +58,7 @@ def geometry(model: Any, images: int = 1, tensors: bool = False) -> dict[str, An
     return {k: torch.tensor(v) for k, v in made.items()} if tensors else made
 
 
-def _required(model: Any) -> set[str]:
+def required_inputs(model: Any) -> set[str]:
     """The parameters `get_image_features` has no default for (none without the method)."""
     method = feature_method(model)
     if method is None:
@@ -85,7 +85,7 @@ def generic_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tenso
             "path for it: it cannot make the vision encoder's image features."
         )
     made = {**kwargs, **geometry(model)}
-    missing = sorted(_required(model) - set(made) - {"self", "kwargs"})
+    missing = sorted(required_inputs(model) - set(made) - {"self", "kwargs"})
     if missing:
         from irc.errors import TraceError
 

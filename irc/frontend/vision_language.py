@@ -33,7 +33,7 @@ import torch
 from irc.errors import TraceError
 from irc.frontend.cache import PAST, TOTAL, build_cache, cache_keyword, flatten_cache, present_names
 from irc.frontend.cache import probe_layout as probe_cache
-from irc.frontend.image_features import generic_features, image_side, inner_model, one_image
+from irc.frontend.image_features import generic_features, image_side, inner_model, one_image, required_inputs
 from irc.frontend.loading import LoadedModel
 from irc.frontend.seq2seq import Component
 from irc.frontend.tasks import InputSpec
@@ -161,7 +161,13 @@ def image_features(
     if hasattr(inner, "visual") and grid:
         pixels = kwargs["pixel_values"].to(inner.visual.dtype)
         return inner.visual(pixels, **grid, return_dict=True).pooler_output
-    if hasattr(inner, "multi_modal_projector") and hasattr(inner.config, "vision_feature_select_strategy"):
+    # llava-next's anyres tiles (image_sizes) and newline rows are not llava's: its own call.
+    plain = required_inputs(model) <= {"pixel_values"}
+    if (
+        plain
+        and hasattr(inner, "multi_modal_projector")
+        and hasattr(inner.config, "vision_feature_select_strategy")
+    ):
         return _llava_features(inner, kwargs["pixel_values"])
     return generic_features(model, kwargs)
 
