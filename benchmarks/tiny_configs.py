@@ -348,10 +348,14 @@ def _declares_mrope(model_type: Any) -> bool:
 def _token_ids(out: dict[str, Any]) -> None:
     """Special token ids past the shrunk vocabulary are moved into it."""
     vocab = out.get("vocab_size")
+    text = out.get("text_config")
+    if not isinstance(vocab, int) and isinstance(text, dict):
+        vocab = text.get("vocab_size")  # a vision-language config's ids are its text model's
     if not isinstance(vocab, int):
         return
     for key, value in list(out.items()):
-        if key.endswith("token_id") and isinstance(value, int) and value >= vocab:
+        special = key.endswith(("token_id", "token_index"))
+        if special and isinstance(value, int) and value >= vocab:
             # Deterministic (not hash(), which is salted per process) and distinct per key.
             out[key] = vocab - 1 - sum(map(ord, key)) % 8
 

@@ -20,6 +20,7 @@ from irc.frontend.tasks import (
     ModelSpec,
     get_model,
     image_tokens,
+    splits_vision_language,
 )
 
 _MADE = (
@@ -41,7 +42,7 @@ _CONTROLS = re.compile(r"^(output_|return_|use_|labels|.*_labels$|.*_embeds$|.*h
 
 
 def inputs_of(model_type: str, task: str, config: Any, head: Any) -> tuple[InputSpec, ...]:
-    if task == IMAGE_TEXT_TASK:  # its components' inputs are vision_language.py's
+    if splits_vision_language(task, config, head):  # its components' inputs are vision_language.py's
         return (InputSpec("input_ids", ("batch", "sequence"), "ids"),)
     accepted = set(parameters(head))
     model = get_model(model_type)
@@ -76,10 +77,14 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
         vision_task and "inputs" in accepted
     )
     if text and pixels and image_tokens(config):
+        embeds = (
+            "" if "inputs_embeds" in accepted else f" (and {head.__name__}.forward takes no inputs_embeds)"
+        )
         raise TaskError(
-            f"{head.__name__} takes images as features placed at image tokens in input_ids "
-            f"(image-text-to-text): irc exports such a model's generation head with {IMAGE_TEXT_TASK}, as "
-            "three models"
+            f"{head.__name__} takes images as features placed at image tokens in input_ids: irc exports "
+            "such a model only as three models (vision encoder, text embedding, decoder on "
+            f"inputs_embeds), for {IMAGE_TEXT_TASK} and for the bare model's default / "
+            f"default-with-past; it has no such split for {task}{embeds}"
         )
     from irc.frontend.audio import takes_waveform, waveform_inputs
 

@@ -250,7 +250,7 @@ def _why_not(model_type: str, name: str, config: Any) -> str | None:
         return f"transformers has no {name} head for {model_type} ({spec.mapping} lists none)"
     if name in ENCODER_DECODER_TASKS and not getattr(config, "is_encoder_decoder", False):
         return f"{model_type} is not an encoder-decoder, and {name} exports an encoder-decoder"
-    if name == IMAGE_TEXT_TASK:
+    if name == IMAGE_TEXT_TASK or splits_vision_language(name, config, head):
         return _why_no_image_text(model_type, head, config)
     if spec.with_past:
         why = _why_no_past(model_type, name, head, config)
@@ -282,6 +282,21 @@ def _why_no_past(model_type: str, name: str, head: Any, config: Any) -> str | No
             "there is no cache for irc to export"
         )
     return None
+
+
+VLM_BASE_TASKS = frozenset({"default", "default-with-past"})
+"""The bare model of a vision-language type is exported as its generation head is, in three models
+(frontend/vision_language.py), its decoder returning `last_hidden_state` instead of `logits`."""
+
+
+def splits_vision_language(task: str, config: Any, head: Any) -> bool:
+    """Whether `task` of `head` is the three-model vision-language export: the generation task,
+    or a bare model that takes pixels placed as features at image tokens of `input_ids`."""
+    if task == IMAGE_TEXT_TASK:
+        return True
+    if task not in VLM_BASE_TASKS or getattr(config, "is_encoder_decoder", False) or not image_tokens(config):
+        return False
+    return {"input_ids", "pixel_values", "inputs_embeds"} <= set(parameters(head))
 
 
 def _why_no_image_text(model_type: str, head: Any, config: Any) -> str | None:

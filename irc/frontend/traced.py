@@ -78,6 +78,7 @@ def trace_components(
     IrcError, raised before anything is traced. `check_loaded(loaded)` runs after loading, before
     tracing (the export flow checks the sequence length against the model's positions there)."""
     from irc.frontend.loading import load
+    from irc.frontend.tasks import splits_vision_language
     from irc.frontend.unsupported import refuse_unsupported
 
     progress = progress or Progress(enabled=False)
@@ -91,7 +92,7 @@ def trace_components(
         from irc.frontend.seq2seq import components
 
         parts = [(c.name, c.inputs, c.wrap) for c in components(loaded)]
-    elif loaded.task.name == "image-text-to-text-with-past":
+    elif splits_vision_language(loaded.task.name, loaded.config, type(loaded.module)):
         from irc.frontend.vision_language import components as vlm_components
 
         parts = [(c.name, c.inputs, c.wrap) for c in vlm_components(loaded)]

@@ -15,6 +15,8 @@ is three models, named as Hugging Face's ONNX VLM folders name them:
   blocks, paligemma's prefix) and `past_key_values.{i}.key/value`, which may be empty ->
   `logits`, `present.{i}.key/value`.
 
+The bare model of such a type exports the same way for `default` (its decoder `decoder_model`,
+without a cache) and `default-with-past`, returning `last_hidden_state` where the head has `logits`.
 The caller merges between the second and third: the rows of `image_features` replace, in order,
 the embeddings at the positions where `input_ids` holds the image token (README).
 """
@@ -31,6 +33,7 @@ import torch
 from irc.errors import TraceError
 from irc.frontend.cache import PAST, TOTAL, build_cache, cache_keyword, flatten_cache, present_names
 from irc.frontend.cache import probe_layout as probe_cache
+from irc.frontend.image_features import generic_features, image_side, inner_model, one_image, required_inputs
 from irc.frontend.loading import LoadedModel
 from irc.frontend.seq2seq import Component
 from irc.frontend.tasks import InputSpec
@@ -40,6 +43,7 @@ TASK = "image-text-to-text-with-past"
 VISION = "vision_encoder"
 EMBED = "embed_tokens"
 DECODER = "decoder_model_merged"
+DECODER_NO_PAST = "decoder_model"
 COMPONENTS = (VISION, EMBED, DECODER)
 
 
@@ -55,11 +59,6 @@ def image_token_id(config: Any) -> int | None:
 def text_config(config: Any) -> Any:
     get = getattr(config, "get_text_config", None)
     return get() if callable(get) else getattr(config, "text_config", None) or config
-
-
-def inner_model(model: Any) -> Any:
-    """The base model under the generation head (`model.model`), which holds the vision tower."""
-    return getattr(model, "model", model)
 
 
 def mrope(model: Any) -> bool:
@@ -150,7 +149,8 @@ def image_features(
 ) -> torch.Tensor:
     """The projected image features of `kwargs` (the vision component's inputs), (rows, hidden).
 
-    Two families need their own path: idefics3's `get_image_features` drops all-zero padding
+    Any family with `get_image_features` goes through it (image_features.py). Three need their own
+    path: llava's (below), idefics3's `get_image_features` drops all-zero padding
     images with a data-dependent boolean index and splits by a `.tolist()`, and qwen2-vl's splits
     per image by `.tolist()` of the grid; neither traces with symbolic sizes, and both only
     regroup rows that stay in order, which the flat output does not need.
@@ -161,13 +161,15 @@ def image_features(
     if hasattr(inner, "visual") and grid:
         pixels = kwargs["pixel_values"].to(inner.visual.dtype)
         return inner.visual(pixels, **grid, return_dict=True).pooler_output
-    if hasattr(inner, "multi_modal_projector") and hasattr(inner.config, "vision_feature_select_strategy"):
+    # llava-next's anyres tiles (image_sizes) and newline rows are not llava's: its own call.
+    plain = required_inputs(model) <= {"pixel_values"}
+    if (
+        plain
+        and hasattr(inner, "multi_modal_projector")
+        and hasattr(inner.config, "vision_feature_select_strategy")
+    ):
         return _llava_features(inner, kwargs["pixel_values"])
-    out = inner.get_image_features(**kwargs, return_dict=True)
-    features = out.pooler_output
-    if isinstance(features, (list, tuple)):
-        features = torch.cat(list(features), dim=0)
-    return features.reshape(-1, features.shape[-1])
+    return generic_features(model, kwargs)
 
 
 def _llava_features(inner: Any, pixels: torch.Tensor) -> torch.Tensor:
@@ -190,13 +192,17 @@ def _idefics_features(inner: Any, pixels: torch.Tensor, pixel_mask: torch.Tensor
     if pixel_mask is None:
         pixel_mask = torch.ones((pixels.shape[0], *pixels.shape[2:]), dtype=torch.bool)
     pixel_mask = pixel_mask.reshape(batch * images, *pixel_mask.shape[2:])
-    # A patch is seen where any of its pixels is (the model's unfold, written as a reshape).
+    # The model's unfold, written as a reshape. idefics2's perceiver connector takes the patch
+    # mask too, and sees a patch where all its pixels are; idefics3 where any is.
+    resampler = "attention_mask" in inspect.signature(inner.connector.forward).parameters
     patch = inner.config.vision_config.patch_size
     count, height, width = pixel_mask.shape
     blocks = pixel_mask.reshape(count, height // patch, patch, width // patch, patch)
-    patch_mask = blocks.sum(dim=(2, 4)) > 0
+    seen = blocks.sum(dim=(2, 4))
+    patch_mask = seen == patch * patch if resampler else seen > 0
     hidden = inner.vision_model(pixel_values=pixels, patch_attention_mask=patch_mask, return_dict=True)
-    features = inner.connector(hidden.last_hidden_state)
+    masks = {"attention_mask": patch_mask.reshape(count, -1)} if resampler else {}
+    features = inner.connector(hidden.last_hidden_state, **masks)
     return features.reshape(-1, features.shape[-1])
 
 
@@ -210,21 +216,26 @@ class EmbedModule(TaskModule):
 
 
 class DecoderModule(TaskModule):
-    """One decoder step on embeddings, with the cache as flat tensors (past length may be 0)."""
+    """One decoder step on embeddings, with the cache as flat tensors (past length may be 0), or
+    without a cache (`past_count` 0: the bare model's `default`). Its first output is `wanted[0]`:
+    `logits` of the generation head, `last_hidden_state` of the bare model."""
 
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         plain = len(args) - self.past_count
         kwargs: dict[str, Any] = dict(zip(self.arg_names, args[:plain], strict=True))
-        cache = build_cache(text_config(self.model.config), args[plain:])
-        if "token_type_ids" in kwargs:
-            _always_first_step(cache)
-        kwargs[cache_keyword(self.model)] = cache
+        if self.past_count:
+            cache = build_cache(text_config(self.model.config), args[plain:])
+            if "token_type_ids" in kwargs:
+                _always_first_step(cache)
+            kwargs[cache_keyword(self.model)] = cache
         with _index_masks():
-            out = self.model(**kwargs, use_cache=True, return_dict=True)
-        returned = out.get("past_key_values") or out.get("cache")
-        presents = flatten_cache(returned)
-        self.record(["logits", *present_names(len(presents))])
-        return (out.logits, *presents)
+            out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
+        presents = []
+        if self.past_count:
+            presents = flatten_cache(out.get("past_key_values") or out.get("cache"))
+        first = self.wanted[0]
+        self.record([first, *present_names(len(presents))])
+        return (out[first], *presents)
 
 
 def _always_first_step(cache: Any) -> None:
@@ -281,24 +292,24 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
         count = grid[0] * grid[1] * grid[2]
         return (InputSpec("pixel_values", (count, channels * temporal * patch * patch), "float", "float32"),)
     channels = int(getattr(vision, "num_channels", 3) or 3)
-    size = getattr(vision, "image_size", 224)
-    # A (height, width) pair in InternVL-style configs (Qianfan-OCR's [448, 448]).
-    height, width = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[-1]))
+    size = image_side(model)  # InternVL-style configs give (height, width) pairs of one side
     if hasattr(inner, "connector"):  # idefics3 / smolvlm: (batch, images, C, H, W) and a pixel mask
         return (
-            InputSpec("pixel_values", ("batch", 1, channels, height, width), "float", "float32"),
-            InputSpec("pixel_attention_mask", ("batch", 1, height, width), "ones", "bool"),
+            InputSpec("pixel_values", ("batch", 1, channels, size, size), "float", "float32"),
+            InputSpec("pixel_attention_mask", ("batch", 1, size, size), "ones", "bool"),
         )
-    return (InputSpec("pixel_values", ("batch", channels, height, width), "float", "float32"),)
+    # Families whose processor adds the image's size take one image per call (image_features.py).
+    batch = 1 if one_image(model) else "batch"
+    return (InputSpec("pixel_values", (batch, channels, size, size), "float", "float32"),)
 
 
-def decoder_inputs(model: Any) -> tuple[InputSpec, ...]:
+def decoder_inputs(model: Any, past: bool = True) -> tuple[InputSpec, ...]:
     text = text_config(model.config)
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
     hidden = int(text.hidden_size)
     specs = [
         InputSpec("inputs_embeds", ("batch", "sequence", hidden), "float", dtype),
-        InputSpec("attention_mask", ("batch", TOTAL), "mask"),
+        InputSpec("attention_mask", ("batch", TOTAL if past else "sequence"), "mask"),
     ]
     if mrope(model):
         # Row 0: text positions (for the mask), rows 1-3: temporal, height, width rotary positions.
@@ -307,6 +318,8 @@ def decoder_inputs(model: Any) -> tuple[InputSpec, ...]:
         specs.append(InputSpec("position_ids", ("batch", "sequence"), "position"))
     if reads_token_types(model):
         specs.append(InputSpec("token_type_ids", ("batch", "sequence"), "zeros"))
+    if not past:
+        return tuple(specs)
     for i, ((kh, kd), (vh, vd), kind) in enumerate(probe_cache(model)):
         specs.append(InputSpec(f"past_key_values.{i}.key", ("batch", kh, PAST, kd), "past", kind))
         specs.append(InputSpec(f"past_key_values.{i}.value", ("batch", vh, PAST, vd), "past", kind))
@@ -318,8 +331,11 @@ def components(loaded: LoadedModel) -> list[Component]:
     model = loaded.module
     if image_token_id(model.config) is None:
         raise TraceError(f"{loaded.model_type}'s config names no image_token_id.")
-    decoder = decoder_inputs(model)
+    past = loaded.task.with_past
+    decoder = decoder_inputs(model, past)
     past_count = sum(1 for s in decoder if s.kind == "past")
+    # The bare model (default, default-with-past) returns hidden states where the head has logits.
+    first = loaded.task.outputs[0]
 
     def vision(loaded: LoadedModel, names: list[str]) -> TaskModule:
         return VisionModule(loaded.module, names, ("image_features",))
@@ -329,11 +345,11 @@ def components(loaded: LoadedModel) -> list[Component]:
 
     def step(loaded: LoadedModel, names: list[str]) -> TaskModule:
         plain = [n for n in names if not n.startswith("past_key_values.")]
-        return DecoderModule(loaded.module, plain, ("logits",), past_count)
+        return DecoderModule(loaded.module, plain, (first,), past_count)
 
     ids = (InputSpec("input_ids", ("batch", "sequence"), "ids"),)
     return [
         Component(VISION, vision_inputs(model), vision),
         Component(EMBED, ids, embed),
-        Component(DECODER, decoder, step),
+        Component(DECODER if past else DECODER_NO_PAST, decoder, step),
     ]
