@@ -158,6 +158,13 @@ def _attention(
     import torch
 
     qkv = torch.nn.functional.linear(x, weight.t(), bias)
+    return packed_attention(qkv, mask, num_heads=num_heads, scale=scale)
+
+
+def packed_attention(qkv: Any, mask: Any = None, *, num_heads: int, scale: float) -> Any:
+    """Self-attention of projected query, key and value packed on the last dim ([B, S, 3*N*H])."""
+    import torch
+
     q, k, v = (_heads(t, num_heads) for t in qkv.chunk(3, dim=-1))
     return _merged(torch.nn.functional.scaled_dot_product_attention(q, k, v, mask, scale=scale))
 

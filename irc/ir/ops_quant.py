@@ -133,13 +133,10 @@ register_op(
 
 
 def _qkv_attention(qkv: Any, bias: Any = None, mask: Any = None, *, num_heads: int, scale: float) -> Any:
-    import torch
-
-    from irc.ir.ops import _heads, _merged
+    from irc.ir.ops import packed_attention
 
     qkv = qkv if bias is None else qkv + bias
-    q, k, v = (_heads(t, num_heads) for t in qkv.chunk(3, dim=-1))
-    return _merged(torch.nn.functional.scaled_dot_product_attention(q, k, v, mask, scale=scale))
+    return packed_attention(qkv, mask, num_heads=num_heads, scale=scale)
 
 
 # `quantize-dynamic` splits `irc.attention` (ORT's Attention, whose packed QKV matmul is float32
