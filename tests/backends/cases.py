@@ -57,6 +57,7 @@ def all_cases() -> list[Case]:
         cases_conv,
         cases_create,
         cases_exp_log,
+        cases_fft_norm,
         cases_math,
         cases_moe,
         cases_nn,
