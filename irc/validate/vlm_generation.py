@@ -88,7 +88,9 @@ def make_prompt(parts: list[Traced], seed: int = 11) -> Prompt:
         extra["token_type_ids"] = token_types(model, ids, prompt=True)
     from irc.frontend.image_features import geometry
 
-    extra.update(geometry(model, len(images), tensors=True))  # what the processor adds per image (image_sizes)
+    extra.update(
+        geometry(model, len(images), tensors=True)
+    )  # what the processor adds per image (image_sizes)
     return Prompt(ids, mask, images, extra)
 
 
