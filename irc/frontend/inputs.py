@@ -31,7 +31,7 @@ _MADE = (
     "bbox",
     "decoder_input_ids",
     "pixel_values",
-    "input_features (of speech encoder-decoders)",
+    "input_features (laid out as the type's feature extractor returns them)",
     "flattened_patches",
     "input_values (raw audio)",
 )
@@ -100,6 +100,10 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
     speech = head_names(model_type, TASKS["speech-seq2seq"].mapping)
     if not text and not pixels and "input_features" in accepted and speech:
         specs.append(_speech_features(get_model(model_type), config))
+    elif not text and not pixels and "input_features" in accepted:  # a speech encoder's log-mels
+        from irc.frontend.audio_features import feature_inputs
+
+        specs.extend(feature_inputs(model_type, config, accepted, head.__name__))
     if not text and not pixels and "flattened_patches" in accepted:
         specs.extend(_patch_inputs(config, accepted))
     # A decoder behind an audio or image encoder: the text it has generated so far.

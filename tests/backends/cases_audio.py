@@ -38,3 +38,17 @@ def weight_norm(b: GraphMaker) -> None:
 def glu(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", 6, "seq"))
     b.output(b.op("aten.glu", x, 1), b.op("aten.glu", b.op("aten.cat", [x, x], -1)))
+
+
+@case(SEQ)
+def all_any(b: GraphMaker) -> None:
+    x = b.input("x", "f32", ("batch", "seq", 4))
+    mask = b.input("mask", "i64", ("batch", "seq"))
+    rows = b.op("aten.gt.Scalar", x, 0.0)
+    b.output(
+        b.op("aten.all.dim", rows, 2),  # a conformer's fully masked rows
+        b.op("aten.any.dim", rows, -1, True),
+        b.op("aten.all.dims", x, [1, 2]),
+        b.op("aten.any", mask),
+        b.op("aten.all", rows),
+    )

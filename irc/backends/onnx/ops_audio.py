@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irc.backends.onnx.builder import Builder, out_dtype, rank_of
+from irc.backends.onnx.builder import Builder, dtype_of, out_dtype, rank_of
 from irc.backends.onnx.registry import lowering
 from irc.ir.core import Node, Value
 from irc.ir.dtypes import DType
@@ -53,3 +53,19 @@ def glu(g: Builder, node: Node, self: Value, dim: int = -1) -> str:
     count = {"num_outputs": 2} if g.opset >= 18 else {}
     first, second = g.ops("Split", [g.tensor(self)], 2, axis=axis, **count)
     return g.op("Mul", first, g.op("Sigmoid", second))
+
+
+@lowering("aten.all.dim", "aten.all.dims", "aten.all", "aten.any.dim", "aten.any.dims", "aten.any")
+def all_any(g: Builder, node: Node, self: Value, dim: Arg = None, keepdim: bool = False) -> str:
+    """all.dim(Tensor self, int dim, bool keepdim=False) -> Tensor (and any, and their int[]? dim
+    and whole-tensor forms). A conformer's attention finds its fully masked rows with all();
+    ONNX reduces no bool, so the test is a ReduceMin (all) or ReduceMax (any) of 0/1 ints."""
+    x = g.tensor(self)
+    if dtype_of(self) != DType.BOOL:
+        x = g.op("Not", g.op("Equal", x, g.const(0, dtype_of(self))))
+    rank = max(rank_of(self), 1)
+    dims = [dim] if isinstance(dim, int) else list(dim or [])
+    axes = [d % rank for d in dims] or None
+    kind = "ReduceMin" if node.op.startswith("aten.all") else "ReduceMax"
+    reduced = g.reduce(kind, g.cast(x, DType.BOOL, DType.I32), axes, keepdim)
+    return g.cast(reduced, DType.I32, DType.BOOL)

@@ -116,6 +116,12 @@ emitter(
     "aten.flip",
     "aten._weight_norm",
     "aten.glu",
+    "aten.all.dim",
+    "aten.all.dims",
+    "aten.all",
+    "aten.any.dim",
+    "aten.any.dims",
+    "aten.any",
 )(call)
 
 # -- neural-network ops -------------------------------------------------------------------------
