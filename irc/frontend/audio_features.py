@@ -42,11 +42,19 @@ class FeatureLayout:
     """Its outputs that mask frames (batch, frames)."""
 
 
-def feature_inputs(model_type: str, config: Any, accepted: set[str], head_name: str) -> list[Any]:
+def feature_inputs(model_type: str, task: str, config: Any, accepted: set[str], head_name: str) -> list[Any]:
     """`input_features` with the layout of the type's feature extractor, and its frame mask where
-    the head takes one."""
+    the head takes one. A streaming encoder's cache (`-with-past`) is a TaskError: irc makes
+    key/value caches of text decoders, not an encoder's convolution and attention state."""
     from irc.frontend.tasks import InputSpec
 
+    if task.endswith("-with-past"):
+        raise TaskError(
+            f"{head_name} takes input_features with a streaming cache, which irc cannot make an input "
+            "for: irc reads a cache layout off a forward pass on input_ids, and an audio encoder's "
+            f"cache holds convolution and attention state over frames. Export {model_type} for "
+            f"{task.removesuffix('-with-past')} (the whole clip at once)"
+        )
     layout = layout_of(model_type, head_name)
     bins = _bins(config, layout)
     frames: str | int = "frames"
@@ -54,10 +62,26 @@ def feature_inputs(model_type: str, config: Any, accepted: set[str], head_name: 
         frames = _fixed_frames(model_type, config, layout)
     axes = ("batch", frames, bins) if layout.frames_first else ("batch", bins, frames)
     specs = [InputSpec("input_features", axes, "float", "float32")]
-    for mask in layout.masks:
-        if mask in accepted:
-            specs.append(InputSpec(mask, ("batch", frames), "mask"))
+    mask = frame_mask_argument(layout, accepted)
+    if mask:
+        specs.append(InputSpec(mask, ("batch", frames), "mask"))
     return specs
+
+
+MASK_ARGUMENTS = ("attention_mask", "input_features_mask", "feature_attention_mask")
+"""What heads call the frame mask of their input_features (the extractor's name first)."""
+
+
+def frame_mask_argument(layout: FeatureLayout, accepted: set[str]) -> str | None:
+    """The forward argument that takes the extractor's frame mask: one of the same name, else
+    the head's own name for it (AudioFlamingo3's encoder reads `input_features_mask`, which the
+    extractor returns as `attention_mask`); None when the extractor returns no frame mask."""
+    if not layout.masks:
+        return None
+    named = [m for m in layout.masks if m in accepted]
+    if named:
+        return named[0]
+    return next((m for m in MASK_ARGUMENTS if m in accepted), None)
 
 
 def layout_of(model_type: str, head_name: str) -> FeatureLayout:
@@ -101,9 +125,11 @@ def _owners() -> dict[str, str]:
             config = AutoConfig.for_model(owner)
         except Exception:  # noqa: BLE001 - a config that cannot be built owns nothing here
             continue
-        for value in vars(config).values():
+        # A sub-config may be unset in the default config (Gemma 4's audio_config): its class says.
+        subs = [*vars(config).values(), *getattr(type(config), "sub_configs", {}).values()]
+        for value in subs:
             sub_type = getattr(value, "model_type", None)
-            if isinstance(sub_type, str) and hasattr(value, "to_dict"):
+            if isinstance(sub_type, str) and sub_type and hasattr(value, "to_dict"):
                 owners.setdefault(sub_type, name)
     return owners
 
@@ -118,8 +144,15 @@ def _run_extractor(name: str) -> FeatureLayout | str:
         extractor = feature_extractor_class_from_name(name)()
         rate = int(getattr(extractor, "sampling_rate", 16000) or 16000)
         noise = np.random.default_rng(0).standard_normal(rate * max(CLIP_SECONDS)).astype(np.float32)
+        # With the frame mask a speech LLM's processor asks for (Whisper's leaves it out by default).
         outs = [
-            extractor(0.01 * noise[: rate * s], sampling_rate=rate, return_tensors="pt") for s in CLIP_SECONDS
+            extractor(
+                [0.01 * noise[: rate * s]],
+                sampling_rate=rate,
+                return_tensors="pt",
+                return_attention_mask=True,
+            )
+            for s in CLIP_SECONDS
         ]
     except Exception as exc:  # noqa: BLE001 - the reason goes into the refusal
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"

@@ -103,7 +103,7 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
     elif not text and not pixels and "input_features" in accepted:  # a speech encoder's log-mels
         from irc.frontend.audio_features import feature_inputs
 
-        specs.extend(feature_inputs(model_type, config, accepted, head.__name__))
+        specs.extend(feature_inputs(model_type, task, config, accepted, head.__name__))
     if not text and not pixels and "flattened_patches" in accepted:
         specs.extend(_patch_inputs(config, accepted))
     # A decoder behind an audio or image encoder: the text it has generated so far.
