@@ -55,6 +55,14 @@ def feature_inputs(model_type: str, task: str, config: Any, accepted: set[str], 
             f"cache holds convolution and attention state over frames. Export {model_type} for "
             f"{task.removesuffix('-with-past')} (the whole clip at once)"
         )
+    if "decoder_cache" in accepted and "decoder_input_ids" in accepted:
+        raise TaskError(
+            f"{head_name} is a transducer: its prediction network takes one token per step "
+            "(decoder_input_ids of shape (batch, 1)) with its recurrent state in decoder_cache, which "
+            "irc cannot make an input for; irc has no encoder / prediction-network / joint split to "
+            f"export it as. The encoder alone exports: its encoder model type, or {model_type}'s ctc "
+            "head where it has one"
+        )
     layout = layout_of(model_type, head_name)
     bins = _bins(config, layout)
     frames: str | int = "frames"
@@ -204,3 +212,24 @@ def _fixed_frames(model_type: str, config: Any, layout: FeatureLayout) -> int:
     if not positions or not default or layout.fixed_frames % default:
         return int(layout.fixed_frames)
     return int(positions) * (layout.fixed_frames // default)
+
+
+AUDIO_ARGUMENTS = ("input_features", "input_values", "audio_input_features", "audio_values")
+"""The forward arguments that carry a clip into a model that also reads text."""
+
+
+def refuse_text_only(head: Any, accepted: set[str], task: str) -> None:
+    """A head that reads text and audio (a speech LLM: Voxtral, Qwen2-Audio, Granite Speech, ...)
+    places its audio encoder's features at audio tokens of `input_ids`; exported on `input_ids`
+    alone, the artifact would have no way to hear. A TaskError saying what irc lacks."""
+    audio = [name for name in AUDIO_ARGUMENTS if name in accepted]
+    if not audio or "input_ids" not in accepted or "inputs_embeds" not in accepted:
+        return
+    raise TaskError(
+        f"{head.__name__} takes audio ({audio[0]}) as features placed at audio tokens of input_ids; "
+        "irc exports such a model only as separate models (audio encoder, text embedding, decoder on "
+        "inputs_embeds), and has that split for images (frontend/vision_language.py) but not for "
+        f"audio: it lacks the audio encoder component (a clip's {audio[0]} -> one feature per audio "
+        f"token, a count that follows the clip's length), so it exports no {task} for it. Its audio "
+        "encoder exports alone, by the encoder's own model type (task default)"
+    )

@@ -86,6 +86,10 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
             f"inputs_embeds), for {IMAGE_TEXT_TASK} and for the bare model's default / "
             f"default-with-past; it has no such split for {task}{embeds}"
         )
+    if text and not pixels:  # a speech LLM's text alone would export a model that cannot hear
+        from irc.frontend.audio_features import refuse_text_only
+
+        refuse_text_only(head, accepted, task)
     from irc.frontend.audio import takes_waveform, waveform_inputs
 
     specs: list[InputSpec] = []
