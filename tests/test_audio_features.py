@@ -86,3 +86,18 @@ def test_torchscript_ctc_follows_the_frame_count(tmp_path: Path) -> None:
             out = module(**inputs)
         actual = out["logits"] if isinstance(out, dict) else out[0]
         torch.testing.assert_close(actual, _reference(model, inputs), atol=1e-4, rtol=1e-3)
+
+
+def test_a_speech_llm_is_not_exported_deaf() -> None:
+    # Its text alone would validate and give a model with no way to take the audio.
+    for model_type, task in (("voxtral", "default"), ("qwen2_audio", "seq2seq-lm")):
+        with pytest.raises(TaskError, match="as features placed at audio tokens.*lacks the audio encoder"):
+            model_inputs(model_type, task, tiny_config(model_type))
+
+
+def test_transducers_and_streaming_caches_are_refused_saying_what_irc_lacks() -> None:
+    with pytest.raises(TaskError, match="transducer.*decoder_cache"):
+        model_inputs("parakeet_tdt", "default", tiny_config("parakeet_tdt"))
+    config = tiny_config("nemotron_asr_streaming_encoder")
+    with pytest.raises(TaskError, match="streaming cache.*cannot make an input"):
+        model_inputs("nemotron_asr_streaming_encoder", "default-with-past", config)

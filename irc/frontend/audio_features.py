@@ -170,7 +170,7 @@ def _run_extractor(name: str) -> FeatureLayout | str:
 def _layout(name: str, extractor: Any, outs: list[Any]) -> FeatureLayout | str:
     if "input_features" not in outs[0]:
         return f"it returns {', '.join(outs[0])}, no input_features"
-    short, long = (tuple(out["input_features"].shape) for out in outs)
+    short, long = (tuple(getattr(out["input_features"], "shape", ())) for out in outs)
     if len(short) != 3:
         return f"its input_features have shape {short}, not (batch, frames, bins) or (batch, bins, frames)"
     size = int(getattr(extractor, "feature_size", 0) or 0)
@@ -187,7 +187,7 @@ def _layout(name: str, extractor: Any, outs: list[Any]) -> FeatureLayout | str:
     masks = tuple(
         key
         for key, value in outs[0].items()
-        if key != "input_features" and tuple(value.shape) == (short[0], frames)
+        if key != "input_features" and tuple(getattr(value, "shape", ())) == (short[0], frames)
     )
     return FeatureLayout(name, frames_first, fixed, size, masks)
 
