@@ -4,8 +4,9 @@ the artifact run again here at two more frame counts on a padded batch, so a fra
 mask baked at the trace fails.
 
 Parakeet's CTC head takes (batch, frames, bins) and an attention mask over frames; LASR's takes
-(batch, frames, bins) without one; Qwen2-Audio's encoder takes Whisper's (batch, bins, frames) at
-the one length its extractor pads every clip to."""
+(batch, frames, bins) without one (its extractor returns none by default); Qwen2-Audio's encoder
+takes Whisper's (batch, bins, frames) at the one length its extractor pads every clip to, and
+AudioFlamingo3's the same with the `input_features_mask` it reads."""
 
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ def test_layout_follows_the_feature_extractor() -> None:
     config = tiny_config("qwen2_audio_encoder")
     (whisper,) = model_inputs("qwen2_audio_encoder", "default", config)
     assert whisper.axes == ("batch", config.num_mel_bins, 2 * config.max_source_positions)
+    # Qwen2-Audio's encoder takes an attention_mask it would add to attention scores: not the frames'.
+    config = tiny_config("audioflamingo3_encoder")
+    flamingo = model_inputs("audioflamingo3_encoder", "default", config)
+    frames = 2 * config.max_source_positions
+    assert [(s.name, s.axes) for s in flamingo] == [
+        ("input_features", ("batch", config.num_mel_bins, frames)),
+        ("input_features_mask", ("batch", frames)),
+    ]
 
 
 def test_an_extractor_without_input_features_is_refused_saying_so() -> None:

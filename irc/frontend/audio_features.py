@@ -39,7 +39,9 @@ class FeatureLayout:
     """Frames of every clip when the extractor pads to one length (at its defaults), else None."""
     feature_size: int
     masks: tuple[str, ...]
-    """Its outputs that mask frames (batch, frames)."""
+    """Its outputs that mask frames (batch, frames), at its defaults."""
+    mask_on_request: bool = False
+    """It returns a frame mask when asked (`return_attention_mask=True`)."""
 
 
 def feature_inputs(model_type: str, task: str, config: Any, accepted: set[str], head_name: str) -> list[Any]:
@@ -76,20 +78,22 @@ def feature_inputs(model_type: str, task: str, config: Any, accepted: set[str], 
     return specs
 
 
-MASK_ARGUMENTS = ("attention_mask", "input_features_mask", "feature_attention_mask")
-"""What heads call the frame mask of their input_features (the extractor's name first)."""
+FEATURE_MASKS = ("input_features_mask", "feature_attention_mask")
+"""The names heads give a mask that is the frames' by its name, whatever the extractor calls it."""
 
 
 def frame_mask_argument(layout: FeatureLayout, accepted: set[str]) -> str | None:
-    """The forward argument that takes the extractor's frame mask: one of the same name, else
-    the head's own name for it (AudioFlamingo3's encoder reads `input_features_mask`, which the
-    extractor returns as `attention_mask`); None when the extractor returns no frame mask."""
-    if not layout.masks:
-        return None
+    """The forward argument that takes the extractor's frame mask: one named as the extractor
+    returns it by default (Parakeet's `attention_mask`), else one named for the features
+    (AudioFlamingo3's encoder reads `input_features_mask`, which Whisper's extractor returns on
+    request as `attention_mask`). Never a differently named mask onto a bare `attention_mask`:
+    Whisper-style encoders take one for compatibility and would add it to attention scores."""
     named = [m for m in layout.masks if m in accepted]
     if named:
         return named[0]
-    return next((m for m in MASK_ARGUMENTS if m in accepted), None)
+    if layout.masks or layout.mask_on_request:
+        return next((m for m in FEATURE_MASKS if m in accepted), None)
+    return None
 
 
 def layout_of(model_type: str, head_name: str) -> FeatureLayout:
@@ -152,16 +156,20 @@ def _run_extractor(name: str) -> FeatureLayout | str:
         extractor = feature_extractor_class_from_name(name)()
         rate = int(getattr(extractor, "sampling_rate", 16000) or 16000)
         noise = np.random.default_rng(0).standard_normal(rate * max(CLIP_SECONDS)).astype(np.float32)
-        # With the frame mask a speech LLM's processor asks for (Whisper's leaves it out by default).
         outs = [
+            extractor([0.01 * noise[: rate * s]], sampling_rate=rate, return_tensors="pt")
+            for s in CLIP_SECONDS
+        ]
+        # The third run asks for the frame mask a speech LLM's processor requests (Whisper's
+        # extractor leaves it out by default).
+        outs.append(
             extractor(
-                [0.01 * noise[: rate * s]],
+                [0.01 * noise[: rate * CLIP_SECONDS[0]]],
                 sampling_rate=rate,
                 return_tensors="pt",
                 return_attention_mask=True,
             )
-            for s in CLIP_SECONDS
-        ]
+        )
     except Exception as exc:  # noqa: BLE001 - the reason goes into the refusal
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
     return _layout(name, extractor, outs)
@@ -170,7 +178,7 @@ def _run_extractor(name: str) -> FeatureLayout | str:
 def _layout(name: str, extractor: Any, outs: list[Any]) -> FeatureLayout | str:
     if "input_features" not in outs[0]:
         return f"it returns {', '.join(outs[0])}, no input_features"
-    short, long = (tuple(getattr(out["input_features"], "shape", ())) for out in outs)
+    short, long = (tuple(getattr(out["input_features"], "shape", ())) for out in outs[:2])
     if len(short) != 3:
         return f"its input_features have shape {short}, not (batch, frames, bins) or (batch, bins, frames)"
     size = int(getattr(extractor, "feature_size", 0) or 0)
@@ -184,12 +192,15 @@ def _layout(name: str, extractor: Any, outs: list[Any]) -> FeatureLayout | str:
         return f"its input_features are {short} for any clip length, and neither axis is its feature_size"
     size = short[2] if frames_first else short[1]
     frames = fixed or (short[1] if frames_first else short[2])
-    masks = tuple(
-        key
-        for key, value in outs[0].items()
-        if key != "input_features" and tuple(getattr(value, "shape", ())) == (short[0], frames)
+    masks, requested = (
+        tuple(
+            key
+            for key, value in out.items()
+            if key != "input_features" and tuple(getattr(value, "shape", ())) == (short[0], frames)
+        )
+        for out in (outs[0], outs[-1])
     )
-    return FeatureLayout(name, frames_first, fixed, size, masks)
+    return FeatureLayout(name, frames_first, fixed, size, masks, bool(requested))
 
 
 def _bins(config: Any, layout: FeatureLayout) -> int:
