@@ -233,10 +233,24 @@ def refuse_text_only(head: Any, accepted: set[str], task: str) -> None:
     """A head that reads text and audio (a speech LLM: Voxtral, Qwen2-Audio, Granite Speech, ...)
     places its audio encoder's features at audio tokens of `input_ids`; exported on `input_ids`
     alone, the artifact would have no way to hear. A TaskError saying what irc lacks."""
+    why = _speech_llm_reason(head, accepted, task)
+    if why:
+        raise TaskError(why)
+
+
+def why_not_speech_llm(head: Any, task: str) -> str | None:
+    """What irc lacks to export a speech LLM (a decoder-only model that hears) for `task`
+    (speech-seq2seq names them too), or None when `head` is no speech LLM."""
+    from irc.frontend.heads import parameters
+
+    return _speech_llm_reason(head, set(parameters(head)), task)
+
+
+def _speech_llm_reason(head: Any, accepted: set[str], task: str) -> str | None:
     audio = [name for name in AUDIO_ARGUMENTS if name in accepted]
     if not audio or "input_ids" not in accepted or "inputs_embeds" not in accepted:
-        return
-    raise TaskError(
+        return None
+    return (
         f"{head.__name__} takes audio ({audio[0]}) as features placed at audio tokens of input_ids; "
         "irc exports such a model only as separate models (audio encoder, text embedding, decoder on "
         "inputs_embeds), and has that split for images (frontend/vision_language.py) but not for "

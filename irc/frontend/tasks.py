@@ -249,7 +249,11 @@ def _why_not(model_type: str, name: str, config: Any) -> str | None:
     if head is None:
         return f"transformers has no {name} head for {model_type} ({spec.mapping} lists none)"
     if name in ENCODER_DECODER_TASKS and not getattr(config, "is_encoder_decoder", False):
-        return f"{model_type} is not an encoder-decoder, and {name} exports an encoder-decoder"
+        from irc.frontend.audio_features import why_not_speech_llm
+
+        return why_not_speech_llm(head, name) or (
+            f"{model_type} is not an encoder-decoder, and {name} exports an encoder-decoder"
+        )
     if name == IMAGE_TEXT_TASK or splits_vision_language(name, config, head):
         return _why_no_image_text(model_type, head, config)
     if spec.with_past:
