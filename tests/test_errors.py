@@ -112,15 +112,15 @@ def test_unknown_model_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_model_type_without_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A type transformers knows whose bare model takes inputs irc cannot make (a speech encoder's
-    features of a layout irc does not know)."""
+    features, whose layout transformers' mapped feature extractor does not give)."""
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
-    (ckpt / "config.json").write_text(json.dumps({"model_type": "parakeet_encoder"}))
+    (ckpt / "config.json").write_text(json.dumps({"model_type": "wav2vec2-bert"}))
     _export_fails(
         capsys,
         tmp_path,
         ckpt,
-        needles=("irc cannot export parakeet_encoder for default", "input_features"),
+        needles=("irc cannot export wav2vec2-bert for default", "input_features"),
     )
 
 
