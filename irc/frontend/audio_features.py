@@ -10,11 +10,13 @@ it with its defaults on one and on two seconds of quiet noise; what it returns f
 - an extractor that pads every clip to one length (Whisper's 30 s) gives a fixed frames axis,
   scaled to the exported config by its `max_source_positions` (the encoder takes exactly that
   many positions times its subsampling);
-- the masks it returns over frames (`attention_mask`, `input_features_mask`) become inputs where
-  the head's forward takes them.
+- the mask it returns over frames becomes an input where the head takes one (see
+  `frame_mask_argument`).
 The mel bins themselves are the config's (`num_mel_bins`, also in an encoder sub-config), else the
 extractor's `feature_size`. A type whose extractor cannot run here, or returns no `input_features`,
-is a TaskError that says so: irc does not guess the layout.
+is a TaskError that says so: irc does not guess the layout. So are heads irc has no split for:
+transducers (a prediction network stepped with its `decoder_cache`), streaming encoders with a
+cache, and speech LLMs exported on their text alone (`refuse_text_only`).
 """
 
 from __future__ import annotations
