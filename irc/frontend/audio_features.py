@@ -231,10 +231,13 @@ AUDIO_ARGUMENTS = ("input_features", "input_values", "audio_input_features", "au
 """The forward arguments that carry a clip into a model that also reads text."""
 
 
-def refuse_text_only(head: Any, accepted: set[str], task: str) -> None:
-    """A head that reads text and audio (a speech LLM: Voxtral, Qwen2-Audio, Granite Speech, ...)
-    places its audio encoder's features at audio tokens of `input_ids`; exported on `input_ids`
-    alone, the artifact would have no way to hear. A TaskError saying what irc lacks."""
+def refuse_text_only(head: Any, accepted: set[str], task: str, config: Any) -> None:
+    """A decoder-only head that reads text and audio (a speech LLM: Voxtral, Qwen2-Audio, Granite
+    Speech, ...) places its audio encoder's features at audio tokens of `input_ids`; exported on
+    `input_ids` alone, the artifact would have no way to hear. A TaskError saying what irc lacks.
+    An encoder-decoder that reads either (SeamlessM4T, Pop2Piano) is not one."""
+    if getattr(config, "is_encoder_decoder", False):
+        return
     why = _speech_llm_reason(head, accepted, task)
     if why:
         raise TaskError(why)

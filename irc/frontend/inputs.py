@@ -89,7 +89,7 @@ def _modal_inputs(model_type: str, task: str, config: Any, head: Any, accepted: 
     if text and not pixels:  # a speech LLM's text alone would export a model that cannot hear
         from irc.frontend.audio_features import refuse_text_only
 
-        refuse_text_only(head, accepted, task)
+        refuse_text_only(head, accepted, task, config)
     from irc.frontend.audio import takes_waveform, waveform_inputs
 
     specs: list[InputSpec] = []
