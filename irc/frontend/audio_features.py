@@ -139,13 +139,24 @@ def _owners() -> dict[str, str]:
             config = AutoConfig.for_model(owner)
         except Exception:  # noqa: BLE001 - a config that cannot be built owns nothing here
             continue
-        # A sub-config may be unset in the default config (Gemma 4's audio_config): its class says.
-        subs = [*vars(config).values(), *getattr(type(config), "sub_configs", {}).values()]
-        for value in subs:
-            sub_type = getattr(value, "model_type", None)
-            if isinstance(sub_type, str) and sub_type and hasattr(value, "to_dict"):
-                owners.setdefault(sub_type, name)
+        for sub_type in _sub_config_types(config, depth=3):
+            owners.setdefault(sub_type, name)
     return owners
+
+
+def _sub_config_types(config: Any, depth: int) -> list[str]:
+    """The model types of `config`'s sub-configs, theirs in turn down to `depth` levels (an ASR
+    encoder inside a speech LLM's audio tower). A sub-config may be unset in the default config
+    (Gemma 4's audio_config): its class, in `sub_configs`, says."""
+    found: list[str] = []
+    values = vars(config).values() if not isinstance(config, type) else ()
+    for value in [*values, *getattr(config, "sub_configs", {}).values()]:
+        sub_type = getattr(value, "model_type", None)
+        if isinstance(sub_type, str) and sub_type and hasattr(value, "to_dict"):
+            found.append(sub_type)
+            if depth > 1:
+                found += _sub_config_types(value, depth - 1)
+    return found
 
 
 @functools.cache
