@@ -1,0 +1,37 @@
+"""A dim the model's code pins (a Python loop over the sequence, `len(tensor)` over the batch) is
+refused with the modeling line that pinned it, quoted; real tiny models, real torch.export."""
+
+from __future__ import annotations
+
+import pytest
+
+import irc
+from benchmarks.tiny_configs import tiny_model
+from irc.errors import IrcError
+
+
+@pytest.mark.parametrize(
+    ("model_type", "task", "pinned", "line"),
+    [
+        # RWKV's CPU attention loops `for current_index in range(seq_length)`.
+        ("rwkv", "causal-lm", "input_ids's sequence to 8", "range(seq_length)"),
+    ],
+)
+def test_a_pinned_dim_is_refused_naming_the_line(model_type, task, pinned, line, tmp_path) -> None:
+    model = tiny_model(model_type, task)
+    with pytest.raises(IrcError) as caught:
+        irc.export(model, task=task, output=tmp_path / "out", backend="onnx", validate=False)
+    message = str(caught.value)
+    assert f"fixes {pinned}" in message
+    assert f"modeling_{model_type}.py:" in message and line in message
+    assert "Constraints violated" not in message  # torch's wording is replaced by what it means
+
+
+@pytest.mark.slow
+def test_a_batch_pinned_by_len_of_a_tensor_is_refused_naming_the_line(tmp_path) -> None:
+    # RT-DETR's encoder: `batch_size = len(source_flatten)` turns the batch into a Python int.
+    model = tiny_model("rt_detr", "object-detection")
+    with pytest.raises(
+        IrcError, match=r"pixel_values's batch to 2.*modeling_rt_detr\.py:\d+.*len\(source_flatten\)"
+    ):
+        irc.export(model, task="object-detection", output=tmp_path / "out", backend="onnx", validate=False)
