@@ -35,3 +35,15 @@ def test_a_batch_pinned_by_len_of_a_tensor_is_refused_naming_the_line(tmp_path) 
         IrcError, match=r"pixel_values's batch to 2.*modeling_rt_detr\.py:\d+.*len\(source_flatten\)"
     ):
         irc.export(model, task="object-detection", output=tmp_path / "out", backend="onnx", validate=False)
+
+
+def test_a_padding_mask_dropped_when_it_masks_nothing_is_kept_while_tracing(tmp_path) -> None:
+    # FSMT's make_padding_mask returns None on `not mask.any()`: a branch on the data that
+    # torch.export cannot trace; masking nothing is not masking, so the trace keeps the mask.
+    from transformers.models.fsmt import modeling_fsmt
+
+    original = modeling_fsmt.make_padding_mask
+    model = tiny_model("fsmt", "seq2seq-lm")
+    result = irc.export(model, task="seq2seq-lm", output=tmp_path / "out", backend="onnx", validate=True)
+    assert result.report.passed
+    assert modeling_fsmt.make_padding_mask is original  # the model's own function is back

@@ -25,6 +25,7 @@ from irc.frontend.complex_pairs import rewrite_complex
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.functionalize import functionalize
 from irc.frontend.loading import LoadedModel
+from irc.frontend.mask_rewrites import kept_padding_masks
 from irc.frontend.outputs import no_outputs
 from irc.frontend.pinned_dims import pinned_message, specialized_hint, watched_guards
 from irc.frontend.reference_attention import reference_attention
@@ -39,6 +40,7 @@ from irc.ir.ops import op_name_of
 from irc.ir.types import ScalarType, TensorType, Type
 
 _PREFIX = "model."
+_GRAD_BLOCK = torch.ops.higher_order.wrap_with_set_grad_enabled
 
 _DROPPED = {
     "aten._assert_tensor_metadata",
@@ -160,6 +162,7 @@ def trace(
             export_friendly(loaded.module.config),
             call_flags.unchecked_distributions(),
             traceable_scans(loaded.module),
+            kept_padding_masks(loaded.module),
             watched_guards() as guards,
         ):
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
@@ -332,6 +335,9 @@ class _Importer:
         if target is operator.getitem and isinstance(self.env.get(fx_node.args[0]), tuple):
             self.env[fx_node] = self.env[fx_node.args[0]][fx_node.args[1]]
             return
+        if target is _GRAD_BLOCK:
+            self._inline_grad_block(fx_node)
+            return
         if isinstance(target, torch._ops.OpOverload):
             op = op_name_of(target)
         elif target in _SYM_OPS:
@@ -355,6 +361,21 @@ class _Importer:
             self.env[fx_node] = node.outputs
         elif outputs:
             self.env[fx_node] = node.outputs[0]
+
+    def _inline_grad_block(self, fx_node: Any) -> None:
+        """A `with torch.no_grad():` inside the model's forward (BLT's patcher) is traced as a
+        call of a submodule under that grad mode; grad mode means nothing to an inference
+        artifact, so the submodule's nodes are imported in place."""
+        _, submodule, *operands = fx_node.args
+        graph = getattr(self.program.graph_module, submodule.target).graph
+        placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+        for inner, outer in zip(placeholders, operands, strict=True):
+            self.env[inner] = self._map(outer)
+        for inner in graph.nodes:
+            if inner.op == "call_function":
+                self._import_call(inner)
+            elif inner.op == "output":
+                self.env[fx_node] = tuple(self._map(list(inner.args[0])))
 
     def _outputs(self, fx_node: Any, val: Any) -> list[Value]:
         if val is None:
