@@ -47,3 +47,27 @@ def test_a_padding_mask_dropped_when_it_masks_nothing_is_kept_while_tracing(tmp_
     result = irc.export(model, task="seq2seq-lm", output=tmp_path / "out", backend="onnx", validate=True)
     assert result.report.passed
     assert modeling_fsmt.make_padding_mask is original  # the model's own function is back
+
+
+def test_a_branch_on_tensor_data_is_refused_naming_the_line(tmp_path) -> None:
+    # DBRX's experts loop `for expert_idx in expert_hit` over the experts its router hit: the
+    # loop's length is data, which one trace cannot hold.
+    model = tiny_model("dbrx", "causal-lm")
+    with pytest.raises(IrcError) as caught:
+        irc.export(model, task="causal-lm", output=tmp_path / "out", backend="onnx", validate=False)
+    message = str(caught.value)
+    assert "branches on the values of a tensor" in message
+    assert "modeling_dbrx.py:" in message and "for expert_idx in expert_hit" in message
+    assert "--sequence-length" not in message  # another size would not help
+
+
+def test_the_data_dependent_line_is_read_from_torchs_caused_by() -> None:
+    from irc.frontend.pinned_dims import data_dependent_message
+
+    text = (
+        "Could not guard on data-dependent expression Eq(u0, 0) (unhinted: Eq(u0, 0)).\n"
+        "Caused by: (transformers/models/dbrx/modeling_dbrx.py:296 in forward)"
+    )
+    message = data_dependent_message(RuntimeError(text))
+    assert "Eq(u0, 0)) at modeling_dbrx.py:296 in forward (`for expert_idx in expert_hit:`)" in message
+    assert data_dependent_message(RuntimeError("Split sizes add up to 16")) == ""

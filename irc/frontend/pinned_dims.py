@@ -102,3 +102,44 @@ def specialized_hint(records: list[str], specs: Any, exc: BaseException) -> str:
     if arg >= len(specs) or axis >= len(specs[arg].axes) or not isinstance(specs[arg].axes[axis], str):
         return ""
     return pinned_message(records, specs, arg, axis, size)
+
+
+_DATA_DEPENDENT = re.compile(r"data-dependent expression (.+?) \(unhinted")
+_FILE_LINE = re.compile(r'File "([^"]*/modeling_[^"/]+\.py)", line (\d+), in (\w+)')
+_CAUSED_BY = re.compile(r"Caused by: \(([^()\s]*modeling_[^()\s]+\.py):(\d+) in (\w+)\)")
+
+
+def data_dependent_message(exc: BaseException) -> str:
+    """For "Could not guard on data-dependent expression Eq(u0, 0)": what that means (a Python
+    branch, loop or int() on a value the inputs compute, which one trace cannot hold) and the
+    modeling line, quoted; else ``."""
+    found = _DATA_DEPENDENT.search(str(exc))
+    if found is None:
+        return ""
+    where = _modeling_frame(exc)
+    return (
+        f"the model's code branches on the values of a tensor (a Python if, loop or int() on data "
+        f"the inputs compute: torch.export's {found[1]}){where}; a trace holds one path, which would be "
+        "wrong for other inputs, and irc has no rewrite for this line (report the model type)"
+    )
+
+
+def _modeling_frame(exc: BaseException) -> str:
+    """` at modeling_x.py:N in fn (`the line`)` for the innermost modeling frame of the error."""
+    places = _FILE_LINE.findall(str(exc)) or _CAUSED_BY.findall(str(exc))
+    seen: BaseException | None = exc
+    for _ in range(4):  # torch.export re-raises the model's error from its own frames
+        if seen is None or places:
+            break
+        tb = seen.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_code.co_filename
+            if "/modeling_" in name:
+                places.append((name, str(tb.tb_lineno), tb.tb_frame.f_code.co_name))
+            tb = tb.tb_next
+        seen = seen.__cause__ or seen.__context__
+    if not places:
+        return ""
+    path, line, function = places[-1]
+    text = _source(path, int(line))
+    return f" at {Path(path).name}:{line} in {function}" + (f" (`{text}`)" if text else "")

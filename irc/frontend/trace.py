@@ -27,7 +27,12 @@ from irc.frontend.functionalize import functionalize
 from irc.frontend.loading import LoadedModel
 from irc.frontend.mask_rewrites import kept_padding_masks
 from irc.frontend.outputs import no_outputs
-from irc.frontend.pinned_dims import pinned_message, specialized_hint, watched_guards
+from irc.frontend.pinned_dims import (
+    data_dependent_message,
+    pinned_message,
+    specialized_hint,
+    watched_guards,
+)
 from irc.frontend.reference_attention import reference_attention
 from irc.frontend.scans import traceable_scans
 from irc.frontend.state_cache import named_cache
@@ -169,7 +174,7 @@ def trace(
             returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = functionalize(program)
     except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
-        pinned = specialized_hint(guards, specs, exc)
+        pinned = specialized_hint(guards, specs, exc) or data_dependent_message(exc)
         if pinned:
             raise TraceError(
                 f"irc cannot export {loaded.model_type} for {loaded.task.name}: {pinned}."
