@@ -40,14 +40,15 @@ def watched_guards() -> Iterator[list[str]]:
     logger = logging.getLogger(_LOGGER)
     kept: list[str] = []
     handler = _Keep(kept)
-    level, propagate = logger.level, logger.propagate
+    level, propagate, handlers = logger.level, logger.propagate, list(logger.handlers)
     logger.setLevel(logging.INFO)
-    logger.propagate = False  # torch's own handler would print every INFO record
-    logger.addHandler(handler)
+    # torch's own handlers (on this logger and above it) would print every INFO record.
+    logger.propagate = False
+    logger.handlers = [handler]
     try:
         yield kept
     finally:
-        logger.removeHandler(handler)
+        logger.handlers = handlers
         logger.setLevel(level)
         logger.propagate = propagate
 
