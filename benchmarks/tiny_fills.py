@@ -19,7 +19,6 @@ from typing import Any
 EXPERTS, INDEX_BUDGET, INDEX_BLOCK = 4, 16, 4
 
 _EXPERT_COUNTS = ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
-_MOE_SIGNS = ("moe_intermediate_size", "num_experts_per_tok", "moe_top_k", "n_shared_experts")
 
 # A token indexer's sizes by suffix (sparse-attention indexers: `indexer_*`, `index_*`).
 _INDEXER_SUFFIXES = (
@@ -40,7 +39,9 @@ def fill_unset(out: dict[str, Any]) -> None:
         for key, value in (("pad_token_id", 1), ("mask_token_id", 127)):
             if key in out and out[key] is None:
                 out[key] = value
-    if any(isinstance(out.get(k), int) for k in _MOE_SIGNS) or "moe_intermediate_size" in out:
+    if isinstance(out.get("moe_intermediate_size"), int):
+        # An expert width with no expert count; a config whose MoE block is off leaves both unset
+        # (Gemma 4's), and stays dense.
         for key in _EXPERT_COUNTS:
             if key in out and out[key] is None:
                 out[key] = EXPERTS  # dots1: n_routed_experts None beside moe_intermediate_size
