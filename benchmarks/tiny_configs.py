@@ -19,6 +19,8 @@ import contextlib
 import re
 from typing import Any
 
+from benchmarks.tiny_fills import copy_missing_attribute, fill_unset, per_layer_entries
+
 WIDTH, FFN, LAYERS, HEADS, VOCAB, POSITIONS, IMAGE, WINDOW = 32, 64, 2, 4, 128, 128, 32, 8
 
 _WIDTHS = {
@@ -119,6 +121,7 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
             out[key] = value if staged else _shrink_int(key, value, values)
         elif value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             out[key] = _shrink_stages(key, value)
+    fill_unset(out)
     if "head_dim" in out and out["head_dim"] is None:
         # Some attention classes read head_dim straight from the config (Ministral's).
         out["head_dim"] = WIDTH // HEADS
@@ -138,6 +141,7 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     _sums(out, values)
     _factored_widths(out)
     _following_widths(out, values)
+    _cross_widths(out, values)
     _unshrunk_stage_channels(out, values)
     _per_class_thresholds(out)
     _drop_stage_picks(out, values)
@@ -217,7 +221,10 @@ def _per_layer_lists(out: dict[str, Any], before: dict[str, Any]) -> None:
         if per_layer and len(value) > layers:
             out[name] = _keep_kinds(value, layers)
         elif name.startswith("per_layer") and isinstance(value, dict):
-            out[name] = {k: v for k, v in value.items() if str(k).isdigit() and int(k) < layers}
+            kinds = before.get("layer_types")
+            kept = _kept(kinds, layers) if isinstance(kinds, list) else list(range(layers))
+            parent = {k: v for k, v in before.items() if not isinstance(v, dict)}
+            out[name] = per_layer_entries(value, kept, parent, shrink)
     if isinstance(out.get("image_size"), list):
         out["image_size"] = [min(int(s), IMAGE) for s in out["image_size"]]
 
@@ -235,7 +242,11 @@ def _layer_counts(out: dict[str, Any], before: dict[str, Any]) -> None:
             out[name] = out[key] if value == before[key] else 0
 
 
-_SUMS = {"qk_head_dim": ("qk_nope_head_dim", "qk_rope_head_dim")}
+_SUMS = {
+    "qk_head_dim": ("qk_nope_head_dim", "qk_rope_head_dim"),
+    # Dots3's sliding layers: a head_dim that is the MLA query head is that sum too.
+    "head_dim": ("qk_nope_head_dim", "qk_rope_head_dim"),
+}
 """Fields defined as the sum of others (a query head of MLA attention: its unrotated and rotated parts)."""
 
 
@@ -271,12 +282,35 @@ def _following_widths(out: dict[str, Any], before: dict[str, Any]) -> None:
     for name, value in before.items():
         if out.get(name) != value:
             continue  # another rule has shrunk it
-        named = name.endswith(("_hidden_size", "_dim")) and name not in _HEAD_DIMS
+        # `*_input_size`: an adapter fed the width (Dots3's audio adapter_input_size).
+        named = name.endswith(("_hidden_size", "_dim", "_input_size")) and name not in _HEAD_DIMS
         if named and type(value) is int and value == old:
             out[name] = new
         # Per-level channel lists that are the width at every level (RT-DETR-style decoders).
         elif name.endswith("_channels") and isinstance(value, list) and value and value == [old] * len(value):
             out[name] = [new] * len(value)
+
+
+def _cross_widths(out: dict[str, Any], before: dict[str, Any]) -> None:
+    """A sub-config's `*_dim` / `*_hidden_size` left whole that equalled another sub-config's old
+    width is that width (Dots3's vision adapter_out_dim is the text hidden size): it follows it."""
+    subs = [
+        k
+        for k, v in out.items()
+        if isinstance(v, dict) and isinstance(before.get(k), dict) and "hidden_size" in v
+    ]
+    widths = {}
+    for key in subs:
+        old, new = before[key].get("hidden_size"), out[key].get("hidden_size")
+        if type(old) is int and type(new) is int and old != new:
+            widths.setdefault(old, new)
+    for key in subs:
+        for name, value in before[key].items():
+            named = (
+                isinstance(name, str) and name.endswith(("_hidden_size", "_dim")) and name not in _HEAD_DIMS
+            )
+            if named and type(value) is int and out[key].get(name) == value and value in widths:
+                out[key][name] = widths[value]
 
 
 def _unshrunk_stage_channels(out: dict[str, Any], before: dict[str, Any]) -> None:
@@ -302,13 +336,18 @@ def _per_class_thresholds(out: dict[str, Any]) -> None:
 def _keep_kinds(value: list[Any], layers: int) -> list[Any]:
     """The first `layers` entries, unless that loses a kind of layer a hybrid model needs (OLMo
     hybrid wants an attention layer among its linear ones): then the first layer of each kind."""
+    return [value[i] for i in _kept(value, layers)]
+
+
+def _kept(value: list[Any], layers: int) -> list[int]:
+    """The indices `_keep_kinds` keeps."""
     head = value[:layers]
     kinds = list(dict.fromkeys(map(repr, value)))
     if len(set(map(repr, head))) == len(kinds) or len(kinds) > layers:
-        return head
+        return list(range(min(layers, len(value))))
     firsts = sorted({next(i for i, v in enumerate(value) if repr(v) == k) for k in kinds})
     rest = [i for i in range(len(value)) if i not in firsts]
-    return [value[i] for i in sorted(firsts + rest[: layers - len(firsts)])]
+    return sorted(firsts + rest[: layers - len(firsts)])
 
 
 def _rope(out: dict[str, Any]) -> None:
@@ -438,16 +477,14 @@ def _set_everywhere(values: dict[str, Any], key: str, value: Any) -> bool:
 
 def tiny_model(model_type: str, task: str, seed: int = 0, **overrides: Any) -> Any:
     """A random-weight tiny `model_type` with the head of irc's `task`, in eval mode; seeded."""
-    import torch
     import transformers
 
     from irc.frontend.tasks import TASKS
 
     config = tiny_config(model_type, **overrides)
-    torch.manual_seed(seed)
     auto = getattr(transformers, TASKS[task].auto_class)
     try:
-        model = auto.from_config(config).eval()
+        model = _build(auto, config, seed)
     except Exception as exc:  # noqa: BLE001
         either = (
             " (so does transformers' unshrunk default config)" if _default_fails(model_type, auto) else ""
@@ -455,6 +492,21 @@ def tiny_model(model_type: str, task: str, seed: int = 0, **overrides: Any) -> A
         raise TinyConfigError(f"{TASKS[task].auto_class}.from_config fails{either}: {_line(exc)}") from exc
     _redraw_constant_matrices(model)
     return model
+
+
+def _build(auto: Any, config: Any, seed: int) -> Any:
+    """`auto.from_config`, after copying sub-config attributes the modeling code reads but the
+    sub-config class lacks (tiny_fills.copy_missing_attribute)."""
+    import torch
+
+    for _ in range(_REPAIRS):
+        torch.manual_seed(seed)
+        try:
+            return auto.from_config(config).eval()
+        except AttributeError as exc:
+            if not copy_missing_attribute(config, exc):
+                raise
+    return auto.from_config(config).eval()
 
 
 def _redraw_constant_matrices(model: Any) -> None:

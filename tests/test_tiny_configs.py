@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 
@@ -70,8 +72,59 @@ def test_rope_sections_the_modeling_file_defaults_to_are_made_explicit(model_typ
 
 
 def test_a_type_whose_defaults_do_not_build_says_so() -> None:
+    # FastVLM's vision tower is timm's (TimmWrapperModel): PyPI's torchvision for torch 2.13 is
+    # the CUDA build, which does not load beside the CPU torch, so timm is not installable here.
+    if importlib.util.find_spec("timm") is not None:
+        pytest.skip("with timm installed FastVLM may build")
     with pytest.raises(TinyConfigError, match="so does transformers' unshrunk default config"):
-        tiny_model("chameleon", "default")
+        tiny_model("fast_vlm", "default")
+
+
+@pytest.mark.parametrize(
+    ("model_type", "field"),
+    [
+        ("esm", "vocab_size"),  # each ESM checkpoint has its own alphabet; the default none
+        ("dots1", "n_routed_experts"),  # an MoE config with no expert count
+        ("chameleon", "vocabulary_map"),  # token names to ids, from the tokenizer
+    ],
+)
+def test_fields_the_defaults_leave_unset_are_filled(model_type: str, field: str) -> None:
+    from transformers import AutoConfig
+
+    assert getattr(AutoConfig.for_model(model_type), field) is None
+    assert getattr(tiny_config(model_type), field) is not None
+    task = "masked-lm" if model_type == "esm" else "default"
+    model = tiny_model(model_type, task)
+    with torch.no_grad():
+        model(input_ids=torch.tensor([[3, 5, 7]]))
+
+
+def test_one_mlp_kind_per_layer_and_an_indexer_are_filled() -> None:
+    # DeepSeek-OCR2's text stack: first layer dense, the rest sparse (as its checkpoints);
+    # Qwen4-Exp's attention always builds its QSA indexer, whose sizes default to None.
+    assert tiny_config("deepseek_ocr2").text_config.mlp_layer_types == ["dense", "sparse"]
+    text = tiny_config("qwen4_exp").text_config
+    assert text.indexer_kv_heads == 1 and text.indexer_budget % text.indexer_compress_ratio == 0
+    _forward("qwen4_exp", "causal-lm")
+
+
+def test_a_sub_config_attribute_the_model_reads_is_copied_from_the_parent() -> None:
+    # DBRX's attention reads attn_config.rope_theta, which transformers moved to rope_parameters.
+    model = tiny_model("dbrx", "causal-lm")
+    assert model.config.attn_config.rope_theta == model.config.rope_parameters["rope_theta"]
+    _forward("dbrx", "causal-lm")
+
+
+def test_per_layer_overrides_follow_the_kept_layers_and_shrink() -> None:
+    # Dots3's sliding layers override heads and MLA sizes (head_dim = nope + rope there); the
+    # vision adapter's output width is the text width.
+    config = tiny_config("dots3_note")
+    text = config.text_config
+    assert text.layer_types == ["indexed_attention", "sliding_attention"]
+    sliding = text.per_layer_config["sliding_attention"]
+    assert sliding.head_dim == sliding.qk_nope_head_dim + sliding.qk_rope_head_dim
+    assert config.vision_config.adapter_out_dim == text.hidden_size
+    _forward("dots3_note", "causal-lm")
 
 
 def test_a_sum_of_shrunk_head_parts_is_re_derived() -> None:

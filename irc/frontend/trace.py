@@ -25,7 +25,14 @@ from irc.frontend.complex_pairs import rewrite_complex
 from irc.frontend.export_modes import export_friendly, raised_at
 from irc.frontend.functionalize import functionalize
 from irc.frontend.loading import LoadedModel
+from irc.frontend.mask_rewrites import kept_padding_masks
 from irc.frontend.outputs import no_outputs
+from irc.frontend.pinned_dims import (
+    data_dependent_message,
+    pinned_message,
+    specialized_hint,
+    watched_guards,
+)
 from irc.frontend.reference_attention import reference_attention
 from irc.frontend.scans import traceable_scans
 from irc.frontend.state_cache import named_cache
@@ -38,6 +45,7 @@ from irc.ir.ops import op_name_of
 from irc.ir.types import ScalarType, TensorType, Type
 
 _PREFIX = "model."
+_GRAD_BLOCK = torch.ops.higher_order.wrap_with_set_grad_enabled
 
 _DROPPED = {
     "aten._assert_tensor_metadata",
@@ -152,17 +160,25 @@ def trace(
         {i: torch.export.Dim.DYNAMIC for i, a in enumerate(s.axes) if isinstance(a, str)} for s in specs
     )
     args = tuple(dummy[s.name] for s in specs)
+    guards: list[str] = []
     try:
         with (
             torch.no_grad(),
             export_friendly(loaded.module.config),
             call_flags.unchecked_distributions(),
             traceable_scans(loaded.module),
+            kept_padding_masks(loaded.module),
+            watched_guards() as guards,
         ):
             program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,), strict=False)
             returned = list(program.call_spec.out_spec.context)  # the output dict's keys, in order
             program = functionalize(program)
     except Exception as exc:  # torch.export raises many types; the user needs the gist, not the stack
+        pinned = specialized_hint(guards, specs, exc) or data_dependent_message(exc)
+        if pinned:
+            raise TraceError(
+                f"irc cannot export {loaded.model_type} for {loaded.task.name}: {pinned}."
+            ) from exc
         raise TraceError(
             f"torch.export could not trace {loaded.model_type} for {loaded.task.name}: "
             f"{_first_line(exc)}{call_flags.hints(loaded.module, specs, exc)}. "
@@ -170,7 +186,7 @@ def trace(
         ) from exc
     if not returned:
         raise TraceError(no_outputs(loaded, wrapper, args))
-    graph = _Importer(program, specs, returned, loaded).run()
+    graph = _Importer(program, specs, returned, loaded, guards).run()
     rewrite_complex(graph)
     graph.metadata.update({"model_type": loaded.model_type, "task": loaded.task.name})
     return graph
@@ -210,8 +226,14 @@ class _Importer:
     """Converts one ExportedProgram into a Graph."""
 
     def __init__(
-        self, program: Any, specs: tuple[InputSpec, ...], outputs: list[str], loaded: LoadedModel
+        self,
+        program: Any,
+        specs: tuple[InputSpec, ...],
+        outputs: list[str],
+        loaded: LoadedModel,
+        guards: list[str] | None = None,
     ) -> None:
+        self.guards = guards or []
         self.program = program
         self.specs = specs
         self.output_names = outputs
@@ -239,7 +261,7 @@ class _Importer:
         (`past_sequence + sequence`) maps its symbol to that expression once its names are known."""
         users = [n for n in placeholders if n.name not in self._lifted_targets()]
         derived: list[tuple[sympy.Expr, str]] = []
-        for spec, fx_node in zip(self.specs, users, strict=True):
+        for arg, (spec, fx_node) in enumerate(zip(self.specs, users, strict=True)):
             shape = fx_node.meta["val"].shape
             if len(shape) != len(spec.axes):
                 raise TraceError(
@@ -249,11 +271,7 @@ class _Importer:
                 if not isinstance(name, str):
                     continue
                 if not isinstance(size, torch.SymInt):
-                    raise TraceError(
-                        f"axis {axis} ({name}) of {spec.name} was fixed to {size} while tracing: the "
-                        f"model's code treats it as a constant. Trace with another size "
-                        f"(--batch-size/--sequence-length) or export with static shapes."
-                    )
+                    raise TraceError(f"{pinned_message(self.guards, self.specs, arg, axis, size)}.")
                 expr = size.node.expr
                 if not isinstance(expr, sympy.Symbol):
                     continue
@@ -322,6 +340,9 @@ class _Importer:
         if target is operator.getitem and isinstance(self.env.get(fx_node.args[0]), tuple):
             self.env[fx_node] = self.env[fx_node.args[0]][fx_node.args[1]]
             return
+        if target is _GRAD_BLOCK:
+            self._inline_grad_block(fx_node)
+            return
         if isinstance(target, torch._ops.OpOverload):
             op = op_name_of(target)
         elif target in _SYM_OPS:
@@ -345,6 +366,21 @@ class _Importer:
             self.env[fx_node] = node.outputs
         elif outputs:
             self.env[fx_node] = node.outputs[0]
+
+    def _inline_grad_block(self, fx_node: Any) -> None:
+        """A `with torch.no_grad():` inside the model's forward (BLT's patcher) is traced as a
+        call of a submodule under that grad mode; grad mode means nothing to an inference
+        artifact, so the submodule's nodes are imported in place."""
+        _, submodule, *operands = fx_node.args
+        graph = getattr(self.program.graph_module, submodule.target).graph
+        placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+        for inner, outer in zip(placeholders, operands, strict=True):
+            self.env[inner] = self._map(outer)
+        for inner in graph.nodes:
+            if inner.op == "call_function":
+                self._import_call(inner)
+            elif inner.op == "output":
+                self.env[fx_node] = tuple(self._map(list(inner.args[0])))
 
     def _outputs(self, fx_node: Any, val: Any) -> list[Value]:
         if val is None:
