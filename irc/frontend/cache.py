@@ -18,6 +18,7 @@ from irc.frontend.state_cache import KEY_VALUE, build_state_cache, named_cache, 
 from irc.frontend.tasks import InputSpec
 
 PAST = "past_sequence"
+_KEY_VALUE = tuple(f".{part}" for part in KEY_VALUE)  # not `.indexer_key`
 TOTAL = "past_sequence + sequence"
 
 
@@ -70,7 +71,7 @@ def flatten_cache(cache: Any) -> list[torch.Tensor]:
     see state_cache.named_cache)."""
     named = named_cache(cache)
     for name, _ in named:
-        if not name.endswith(KEY_VALUE):
+        if not name.endswith(_KEY_VALUE):
             layer = int(name.split(".")[0])
             raise TraceError(
                 f"layer {layer} of the model's cache keeps a fixed-size state ({name.split('.', 1)[1]}), not "
@@ -157,9 +158,11 @@ def past_inputs(module: Any) -> tuple[InputSpec, ...]:
     specs = []
     for name, tensor in named_cache(returned_cache(out)):
         dtype = str(tensor.dtype).removeprefix("torch.")
-        if name.endswith(KEY_VALUE):
+        if name.endswith(_KEY_VALUE):
             _check_key_value(module, tensor)
             axes: tuple[str | int, ...] = ("batch", tensor.shape[1], PAST, tensor.shape[3])
+        elif name.endswith(".indexer_key"):  # (batch, sequence, index_head_dim), one head
+            axes = ("batch", PAST, tensor.shape[2])
         else:
             axes = ("batch", *tensor.shape[1:])
         specs.append(InputSpec(f"past_key_values.{name}", axes, "past", dtype))

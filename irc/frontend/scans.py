@@ -20,13 +20,16 @@ from typing import Any
 
 import torch
 
+from irc.frontend.selective_scan import scans_from_state
+
 _CHUNKED = "torch_chunk_gated_delta_rule"
 _DEFAULT_POSITIONS = 1 << 16
 
 
 @contextmanager
 def traceable_scans(model: Any) -> Iterator[None]:
-    """Within: the model's chunked gated delta rule is the whole-sequence one (see module doc)."""
+    """Within: the model's chunked gated delta rule is the whole-sequence one (see module doc), and
+    its Mamba(1) selective scans run from the cached state (irc.frontend.selective_scan)."""
     positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     doublings = max(1, math.ceil(math.log2(max(2, int(positions or _DEFAULT_POSITIONS)))))
     modules = {sys.modules.get(type(m).__module__) for m in model.modules()}
@@ -39,7 +42,8 @@ def traceable_scans(model: Any) -> Iterator[None]:
     for module in patched:
         setattr(module, _CHUNKED, whole)
     try:
-        yield
+        with scans_from_state(model):
+            yield
     finally:
         for module, original in zip(patched, originals, strict=True):
             setattr(module, _CHUNKED, original)
@@ -112,10 +116,6 @@ def _unit_lower_inverse(strict: torch.Tensor, doublings: int) -> torch.Tensor:
 
 
 _UNTRACEABLE = {
-    "mamba_selective_scan": (
-        "a Python loop over the tokens (torch.export fixes the number of steps at the traced length) "
-        "that starts every multi-token call from a zero state"
-    ),
     "chunk_kimi_delta_attention": (
         "a Python loop over chunks of 64 tokens (torch.export fixes the number of chunks at the traced "
         "length, so a longer step would read only its first chunk)"
