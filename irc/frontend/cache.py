@@ -148,10 +148,8 @@ def _probe(module: Any) -> Any:
 
 def past_inputs(module: Any) -> tuple[InputSpec, ...]:
     """Per cache layer, `past_key_values.{i}.key` / `.value` shaped (batch, heads, past_sequence,
-    head_dim), and any fixed-size state (`.conv`, `.recurrent`) shaped as the model keeps it."""
-    from irc.frontend.scans import refuse_sequential_scans
-
-    refuse_sequential_scans(module)
+    head_dim), indexer keys (`.indexer_key`, (batch, past_sequence, dim)), and any fixed-size state
+    (`.conv`, `.recurrent`) shaped as the model keeps it."""
     out = _probe(module)
     if all(out.get(key) is None for key in ("past_key_values", "cache")):
         raise TaskError(_no_cache(module))
