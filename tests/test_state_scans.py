@@ -162,3 +162,25 @@ def test_scan_past_its_doublings_is_wrong() -> None:
     short = selective_scan(**args, delta_softplus=True, return_last_state=True, doublings=3)[1]
     torch.testing.assert_close(exact, want, atol=1e-5, rtol=1e-5)
     assert (short - want).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("length", [1, 8, 70, 150])
+def test_whole_sequence_kimi_delta_attention_matches_the_chunked_one(length: int) -> None:
+    """Kimi delta attention (a decay per key channel) traced as one chunk equals transformers'
+    chunks of 64, within, at and past one chunk, from a given state."""
+    from transformers.models.kimi_linear.modeling_kimi_linear import chunk_kimi_delta_attention
+
+    from irc.frontend.scans import whole_sequence_kimi_delta_attention
+
+    gen = torch.Generator().manual_seed(length)
+    query, key = (torch.randn(2, length, 3, 8, generator=gen) for _ in range(2))
+    value = torch.randn(2, length, 3, 6, generator=gen)
+    decay = -torch.rand(2, length, 3, 8, generator=gen) * 0.5
+    beta, state = torch.rand(2, length, 3, generator=gen), torch.randn(2, 3, 8, 6, generator=gen)
+    args = dict(
+        g=decay, beta=beta, initial_state=state, output_final_state=True, use_qk_l2norm_in_kernel=True
+    )
+    want = chunk_kimi_delta_attention(query, key, value, **args)
+    got = whole_sequence_kimi_delta_attention(query, key, value, **args, doublings=8)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
