@@ -96,8 +96,8 @@ def _local_mask(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     hidden = kwargs.get("hidden_states", args[0] if args else None)
     if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or not isinstance(hidden, torch.Tensor):
         return None
-    length = hidden.shape[1]
-    return args, {**kwargs, "attention_mask": mask.narrow(1, mask.shape[1] - length, length)}
+    # A slice (aten.narrow has no lowering); its start is 0 when the mask covers these tokens only.
+    return args, {**kwargs, "attention_mask": mask[:, mask.shape[1] - hidden.shape[1] :]}
 
 
 def _cached_state(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor | None:
