@@ -155,16 +155,3 @@ def test_whole_sequence_delta_rule_matches_the_chunked_one(length: int) -> None:
     got = whole_sequence_gated_delta_rule(query, key, value, **args, doublings=8)
     for a, b in zip(got, want, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
-
-
-def test_mamba1_scan_is_refused_with_past(tmp_path: Path) -> None:
-    import transformers
-
-    from irc.frontend.unsupported import UnsupportedFeature
-
-    config = transformers.AutoConfig.for_model(
-        "falcon_mamba", vocab_size=64, hidden_size=16, num_hidden_layers=1, state_size=4, intermediate_size=32
-    )
-    model = transformers.AutoModelForCausalLM.from_config(config).eval()
-    with pytest.raises(UnsupportedFeature, match="mamba_selective_scan"):
-        irc.export(model, task="causal-lm-with-past", output=tmp_path / "out")

@@ -79,7 +79,7 @@ def write_client_files(
         if has_states([s.name for s in specs["model"] if s.kind == "past"]):
             # onnxruntime-genai's decoder knows only per-layer keys and values.
             record["genai_config"] = (
-                "not written: the cache holds convolution / recurrent states, which onnxruntime-genai "
+                "not written: the cache holds convolution / recurrent states or indexer keys, which onnxruntime-genai "
                 "cannot feed back; run the model with your own loop (README, Hybrid caches)"
             )
             return record

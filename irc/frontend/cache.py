@@ -18,6 +18,7 @@ from irc.frontend.state_cache import KEY_VALUE, build_state_cache, named_cache, 
 from irc.frontend.tasks import InputSpec
 
 PAST = "past_sequence"
+_KEY_VALUE = tuple(f".{part}" for part in KEY_VALUE)  # not `.indexer_key`
 TOTAL = "past_sequence + sequence"
 
 
@@ -70,7 +71,7 @@ def flatten_cache(cache: Any) -> list[torch.Tensor]:
     see state_cache.named_cache)."""
     named = named_cache(cache)
     for name, _ in named:
-        if not name.endswith(KEY_VALUE):
+        if not name.endswith(_KEY_VALUE):
             layer = int(name.split(".")[0])
             raise TraceError(
                 f"layer {layer} of the model's cache keeps a fixed-size state ({name.split('.', 1)[1]}), not "
@@ -147,19 +148,19 @@ def _probe(module: Any) -> Any:
 
 def past_inputs(module: Any) -> tuple[InputSpec, ...]:
     """Per cache layer, `past_key_values.{i}.key` / `.value` shaped (batch, heads, past_sequence,
-    head_dim), and any fixed-size state (`.conv`, `.recurrent`) shaped as the model keeps it."""
-    from irc.frontend.scans import refuse_sequential_scans
-
-    refuse_sequential_scans(module)
+    head_dim), indexer keys (`.indexer_key`, (batch, past_sequence, dim)), and any fixed-size state
+    (`.conv`, `.recurrent`) shaped as the model keeps it."""
     out = _probe(module)
     if all(out.get(key) is None for key in ("past_key_values", "cache")):
         raise TaskError(_no_cache(module))
     specs = []
     for name, tensor in named_cache(returned_cache(out)):
         dtype = str(tensor.dtype).removeprefix("torch.")
-        if name.endswith(KEY_VALUE):
+        if name.endswith(_KEY_VALUE):
             _check_key_value(module, tensor)
             axes: tuple[str | int, ...] = ("batch", tensor.shape[1], PAST, tensor.shape[3])
+        elif name.endswith(".indexer_key"):  # (batch, sequence, index_head_dim), one head
+            axes = ("batch", PAST, tensor.shape[2])
         else:
             axes = ("batch", *tensor.shape[1:])
         specs.append(InputSpec(f"past_key_values.{name}", axes, "past", dtype))

@@ -6,6 +6,9 @@ size whatever the past), both, or nothing (a layer with no attention). Each beco
 input and output, named by layer and part:
 
 - `past_key_values.{i}.key` / `.value`: (batch, heads, past_sequence, head_dim), as before;
+- `past_key_values.{i}.indexer_key`: the keys of a sparse-attention layer's lightning indexer
+  (DeepSeek V3.2, GLM-MoE-DSA: transformers' `DynamicIndexedLayer.indexer_keys`), (batch,
+  past_sequence, index_head_dim), growing with the past like the keys;
 - `past_key_values.{i}.conv`: the last `kernel` inputs of the layer's causal convolution;
 - `past_key_values.{i}.recurrent`: the recurrent (SSM / delta-rule) state;
 - `.conv.{s}` / `.recurrent.{s}` for a layer's further states (`number_of_conv_states`);
@@ -28,7 +31,9 @@ import torch
 from irc.errors import TraceError
 
 KEY_VALUE = ("key", "value")
-_NAME = re.compile(r"^(?:past_key_values|present)\.(\d+)\.(key|value|conv|recurrent)(?:\.(\d+))?$")
+_NAME = re.compile(
+    r"^(?:past_key_values|present)\.(\d+)\.(key|value|indexer_key|conv|recurrent)(?:\.(\d+))?$"
+)
 
 
 def state_suffix(part: str, state: int) -> str:
@@ -47,10 +52,13 @@ def named_cache(cache: Any) -> list[tuple[str, torch.Tensor]]:
         raise TraceError(f"the model returned a {type(cache).__name__} cache, which irc cannot flatten yet.")
     named: list[tuple[str, torch.Tensor]] = []
     for i, layer in enumerate(layers):
-        _refuse_indexer(i, cache, layer)
+        _refuse_indexer_positions(i, cache, layer)
         keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
         if isinstance(keys, torch.Tensor) and isinstance(values, torch.Tensor):
             named += [(f"{i}.key", keys), (f"{i}.value", values)]
+        indexer = getattr(layer, "indexer_keys", None)
+        if isinstance(indexer, torch.Tensor) and getattr(layer, "is_indexer_initialized", False):
+            named.append((f"{i}.indexer_key", indexer))
         for part in ("conv", "recurrent"):
             states = getattr(layer, f"{part}_states", None) or {}
             flags = getattr(layer, f"is_{part}_states_initialized", None) or {}
@@ -62,20 +70,20 @@ def named_cache(cache: Any) -> list[tuple[str, torch.Tensor]]:
     return named
 
 
-def _refuse_indexer(i: int, cache: Any, layer: Any) -> None:
-    if isinstance(getattr(layer, "indexer_keys", None), torch.Tensor):
-        # Sparse attention with a lightning indexer (DeepSeek V3.2, Mistral Large 4) caches the
-        # indexer's keys too: a third per-token state irc has no input or output for.
+def _refuse_indexer_positions(i: int, cache: Any, layer: Any) -> None:
+    if isinstance(getattr(layer, "indexer_position_ids", None), torch.Tensor):
+        # Some indexers keep the positions of their cached keys too, laid out (dims, batch, past).
         raise TraceError(
-            f"layer {i} of the model's {type(cache).__name__} is a {type(layer).__name__}, which keeps "
-            "indexer keys beside its keys and values; irc exports a cache of per-layer keys and values "
-            "and fixed-size states only, so this model cannot export with past yet (export it without past)."
+            f"layer {i} of the model's {type(cache).__name__} is a {type(layer).__name__} that keeps "
+            "indexer position ids beside its indexer keys; irc has no cache input for positions yet, so "
+            "this model cannot export with past yet (export it without past)."
         )
 
 
 def has_states(names: list[str]) -> bool:
-    """Whether a cache's inputs (or outputs) hold any fixed-size state."""
-    return any(_parse(n)[1] in ("conv", "recurrent") for n in names)
+    """Whether a cache's inputs (or outputs) hold anything beside keys and values (fixed-size
+    states, indexer keys): what a runtime that feeds back keys and values only cannot run."""
+    return any(_parse(n)[1] not in KEY_VALUE for n in names)
 
 
 def needs_state_cache(names: list[str]) -> bool:
@@ -112,6 +120,8 @@ def build_state_cache(config: Any, names: list[str], flat: tuple[torch.Tensor, .
         cache.layers[i] = layer = _full_attention(cache.layers[i])
         if ("key", 0) in parts:
             layer.update(parts[("key", 0)], parts[("value", 0)])
+        if ("indexer_key", 0) in parts:
+            _set_indexer(layer, parts[("indexer_key", 0)])
         for (part, state), tensor in parts.items():
             if part in ("conv", "recurrent"):
                 _set_state(layer, part, state, tensor)
@@ -133,6 +143,17 @@ def _full_attention(layer: Any) -> Any:
     if type(layer) is LinearAttentionAndSlidingWindowAttentionLayer:
         return LinearAttentionAndFullAttentionLayer(number_of_states=layer.number_of_states)
     return layer
+
+
+def _set_indexer(layer: Any, keys: torch.Tensor) -> None:
+    if not hasattr(layer, "update_indexer"):
+        raise TraceError(
+            f"the model's cache layer {type(layer).__name__} keeps no indexer keys, but its forward pass "
+            "returned them; irc cannot rebuild this cache."
+        )
+    # The layer grows its indexer keys by concatenation, as it does its keys.
+    layer.indexer_keys, layer.is_indexer_initialized = keys, True
+    layer.indexer_dtype, layer.indexer_device = keys.dtype, keys.device
 
 
 def _set_state(layer: Any, part: str, state: int, tensor: torch.Tensor) -> None:

@@ -35,6 +35,7 @@ from irc.frontend.pinned_dims import (
 )
 from irc.frontend.reference_attention import reference_attention
 from irc.frontend.scans import traceable_scans
+from irc.frontend.selective_scan import scans_from_state
 from irc.frontend.state_cache import named_cache
 from irc.frontend.tasks import InputSpec
 from irc.frontend.ties import find_tie_groups, repoint_tied_uses
@@ -144,7 +145,8 @@ def call_reference(
     loaded: LoadedModel, inputs: dict[str, torch.Tensor], wrap: Wrap | None = None
 ) -> dict[str, torch.Tensor]:
     """Run the original model the way the trace sees it; outputs by name."""
-    with torch.no_grad(), reference_attention(loaded):
+    # A multi-token step of transformers' Mamba(1) scan forgets the cached state; see selective_scan.
+    with torch.no_grad(), reference_attention(loaded), scans_from_state(loaded.module):
         return (wrap or _wrap)(loaded, list(inputs))(*inputs.values())  # type: ignore[no-any-return]
 
 

@@ -57,7 +57,9 @@ def logsumexp_of_masked_rows(b: GraphMaker) -> None:
 def concat(b: GraphMaker) -> None:
     x = b.input("x", "f32", ("batch", "seq"))
     y = b.input("y", "i64", ("batch", 2))
-    b.output(b.op("aten.concat", [x, y], -1), b.op("aten.concat", [x, x]))
+    b.output(
+        b.op("aten.concat", [x, y], -1), b.op("aten.concat", [x, x]), b.op("aten.concatenate", [y, x], 1)
+    )
 
 
 @case(SEQ, opset=15)

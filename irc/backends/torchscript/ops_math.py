@@ -14,6 +14,7 @@ emitter(
     "aten.logsumexp",
     "aten.bucketize.Tensor",
     "aten.concat",
+    "aten.concatenate",
     "aten.scatter_reduce.two",
 )(call)
 
