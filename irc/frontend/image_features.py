@@ -68,6 +68,31 @@ def required_inputs(model: Any) -> set[str]:
     return {p.name for p in params if p.default is inspect.Parameter.empty and p.kind in plain}
 
 
+def anyres_tiles(model: Any) -> int | None:
+    """Tiles per image of an anyres family (llava-next, -onevision, -next-video: the image resized
+    to a grid pinpoint and cut into tower-sized tiles, plus the whole image), at the exported image
+    size, as the family's own `image_size_to_num_patches` counts them; None for other families."""
+    inner = inner_model(model)
+    pinpoints = getattr(inner.config, "image_grid_pinpoints", None)
+    count = getattr(inspect.getmodule(type(inner)), "image_size_to_num_patches", None)
+    if not pinpoints or not callable(count):
+        return None
+    side = image_side(model)
+    return int(count(image_size=(side, side), grid_pinpoints=pinpoints, patch_size=side))
+
+
+def config_defaults(model: Any) -> dict[str, Any]:
+    """What the model's forward passes `get_image_features` from its config: the parameters
+    defaulting to None that the config sets (InternVL's `vision_feature_layer`, `..._strategy`)."""
+    method = feature_method(model)
+    if method is None:
+        return {}
+    config = inner_model(model).config
+    named = inspect.signature(method).parameters.values()
+    unset = [p.name for p in named if p.default is None]
+    return {name: getattr(config, name) for name in unset if getattr(config, name, None) is not None}
+
+
 def one_image(model: Any) -> bool:
     """The vision encoder takes one image per call (its family takes a `GEOMETRY` argument)."""
     return bool(geometry(model))
@@ -84,7 +109,7 @@ def generic_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tenso
             f"{type(model).__name__} has no get_image_features, and irc has no family-specific vision "
             "path for it: it cannot make the vision encoder's image features."
         )
-    made = {**kwargs, **geometry(model)}
+    made = {**config_defaults(model), **kwargs, **geometry(model)}
     missing = sorted(required_inputs(model) - set(made) - {"self", "kwargs"})
     if missing:
         from irc.errors import TraceError
@@ -96,6 +121,26 @@ def generic_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tenso
         )
     out = method(**made, return_dict=True)
     features = out.pooler_output if hasattr(out, "pooler_output") else out
+    if features is None:
+        features = _projected(model, out)
     if isinstance(features, (list, tuple)):
         features = torch.cat([f.reshape(-1, f.shape[-1]) for f in features], dim=0)
     return features.reshape(-1, features.shape[-1])
+
+
+def _projected(model: Any, out: Any) -> torch.Tensor:
+    """Features of a `get_image_features` that stops before the projector (Llama 4's returns the
+    vision model's output): its last hidden state through `multi_modal_projector`, as the model's
+    forward does."""
+    projector = getattr(inner_model(model), "multi_modal_projector", None) or getattr(
+        model, "multi_modal_projector", None
+    )
+    hidden = getattr(out, "last_hidden_state", None)
+    if projector is None or hidden is None:
+        from irc.errors import TraceError
+
+        raise TraceError(
+            f"{type(inner_model(model)).__name__}.get_image_features returns no pooler_output, and irc "
+            "finds no multi_modal_projector to project its last_hidden_state with."
+        )
+    return projector(hidden.reshape(-1, hidden.shape[-1]))
