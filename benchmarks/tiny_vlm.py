@@ -30,6 +30,10 @@ def vision_language(out: dict[str, Any]) -> None:
     if isinstance(layers, int):
         _feature_layers(out, layers)
     _shuffled_widths(vision)
+    text = out.get("text_config")
+    if isinstance(text, dict) and isinstance(vision.get("out_hidden_size"), int):
+        # The tower's merger projects to the text width (Granite Docling's validator says so).
+        vision["out_hidden_size"] = text.get("hidden_size", vision["out_hidden_size"])
 
 
 def _side(value: Any) -> int | None:

@@ -93,6 +93,18 @@ def config_defaults(model: Any) -> dict[str, Any]:
     return {name: getattr(config, name) for name in unset if getattr(config, name, None) is not None}
 
 
+def linear_patches(model: Any) -> tuple[int, int] | None:
+    """(patches, values per patch) of a family whose vision embedding is a Linear over flattened
+    pixel patches (Fuyu's `vision_embed_tokens`: its processor cuts the image into patches), at
+    the exported image size; None for families with a vision tower."""
+    embed = getattr(inner_model(model), "vision_embed_tokens", None)
+    patch = getattr(model.config, "patch_size", None)
+    if not isinstance(embed, torch.nn.Linear) or not isinstance(patch, int):
+        return None
+    side = image_side(model)
+    return (side // patch) ** 2, int(embed.in_features)
+
+
 def one_image(model: Any) -> bool:
     """The vision encoder takes one image per call (its family takes a `GEOMETRY` argument)."""
     return bool(geometry(model))
@@ -108,6 +120,13 @@ def generic_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tenso
         raise TraceError(
             f"{type(model).__name__} has no get_image_features, and irc has no family-specific vision "
             "path for it: it cannot make the vision encoder's image features."
+        )
+    if getattr(inner_model(model).config, "vision_config", True) is None:
+        from irc.errors import TraceError
+
+        raise TraceError(
+            f"{type(model).__name__}'s config sets no vision_config, so the model has no vision tower: "
+            "there is no vision encoder to export (give the config a vision_config)."
         )
     made = {**config_defaults(model), **kwargs, **geometry(model)}
     missing = sorted(required_inputs(model) - set(made) - {"self", "kwargs"})
@@ -129,18 +148,19 @@ def generic_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tenso
 
 
 def _projected(model: Any, out: Any) -> torch.Tensor:
-    """Features of a `get_image_features` that stops before the projector (Llama 4's returns the
-    vision model's output): its last hidden state through `multi_modal_projector`, as the model's
-    forward does."""
-    projector = getattr(inner_model(model), "multi_modal_projector", None) or getattr(
-        model, "multi_modal_projector", None
-    )
+    """Features of a `get_image_features` that leaves the projection to the model's forward: its
+    last hidden state, through `multi_modal_projector` where the model has one (Llama 4), as is
+    where it has none (Fuyu's patch embeddings)."""
     hidden = getattr(out, "last_hidden_state", None)
-    if projector is None or hidden is None:
+    if hidden is None:
         from irc.errors import TraceError
 
         raise TraceError(
-            f"{type(inner_model(model)).__name__}.get_image_features returns no pooler_output, and irc "
-            "finds no multi_modal_projector to project its last_hidden_state with."
+            f"{type(inner_model(model)).__name__}.get_image_features returns neither pooler_output nor "
+            "last_hidden_state: irc cannot tell which of its outputs are the image features."
         )
-    return projector(hidden.reshape(-1, hidden.shape[-1]))
+    projector = getattr(inner_model(model), "multi_modal_projector", None) or getattr(
+        model, "multi_modal_projector", None
+    )
+    hidden = hidden.reshape(-1, hidden.shape[-1])
+    return hidden if projector is None else projector(hidden)

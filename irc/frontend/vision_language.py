@@ -38,6 +38,7 @@ from irc.frontend.image_features import (
     generic_features,
     image_side,
     inner_model,
+    linear_patches,
     one_image,
     required_inputs,
 )
@@ -323,6 +324,9 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
         temporal = int(getattr(vision, "temporal_patch_size", 1))
         count = grid[0] * grid[1] * grid[2]
         return (InputSpec("pixel_values", (count, channels * temporal * patch * patch), "float", "float32"),)
+    patches = linear_patches(model)
+    if patches is not None:  # fuyu: each image's flattened pixel patches
+        return (InputSpec("pixel_values", ("batch", *patches), "float", "float32"),)
     channels = int(getattr(vision, "num_channels", 3) or 3)
     size = image_side(model)  # InternVL-style configs give (height, width) pairs of one side
     if hasattr(inner, "connector"):  # idefics3 / smolvlm: (batch, images, C, H, W) and a pixel mask
