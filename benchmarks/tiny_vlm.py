@@ -30,6 +30,7 @@ def vision_language(out: dict[str, Any]) -> None:
     if isinstance(layers, int):
         _feature_layers(out, layers)
     _shuffled_widths(vision)
+    _global_layers(out)
     text = out.get("text_config")
     if isinstance(text, dict) and isinstance(vision.get("out_hidden_size"), int):
         # The tower's merger projects to the text width (Granite Docling's validator says so).
@@ -71,6 +72,15 @@ def _feature_layers(out: dict[str, Any], layers: int) -> None:
             picks = owner.get(key)
             if isinstance(picks, list) and any(not -layers <= p < layers for p in picks):
                 owner[key] = [-1 - i % layers for i in range(len(picks))]
+
+
+def _global_layers(out: dict[str, Any]) -> None:
+    """SAM-style towers (DeepSeek-VL hybrid's high-res one) name their global-attention layers of
+    the real depth; the tiny tower's are those clamped to its last layer."""
+    for sub in (v for v in out.values() if isinstance(v, dict)):
+        picks, layers = sub.get("global_attn_indexes"), sub.get("num_hidden_layers")
+        if isinstance(picks, list) and isinstance(layers, int) and any(p >= layers for p in picks):
+            sub["global_attn_indexes"] = sorted({min(p, layers - 1) for p in picks})
 
 
 def _shuffled_widths(vision: dict[str, Any]) -> None:

@@ -93,6 +93,21 @@ def config_defaults(model: Any) -> dict[str, Any]:
     return {name: getattr(config, name) for name in unset if getattr(config, name, None) is not None}
 
 
+def more_pixels(model: Any) -> dict[str, tuple[int, int]]:
+    """Further images `get_image_features` requires, as (channels, side) by parameter name: a
+    `<prefix>pixel_values` the processor makes from the same image at the size of the config's
+    `<prefix>vision_config` (DeepSeek-VL hybrid's `high_res_pixel_values`)."""
+    config = inner_model(model).config
+    found: dict[str, tuple[int, int]] = {}
+    for name in sorted(required_inputs(model) - {"pixel_values"}):
+        sub = getattr(config, name.removesuffix("pixel_values") + "vision_config", None)
+        size = getattr(sub, "image_size", None)
+        if name.endswith("_pixel_values") and size is not None:
+            side = int(size[0] if isinstance(size, (list, tuple)) else size)
+            found[name] = (int(getattr(sub, "num_channels", 3) or 3), side)
+    return found
+
+
 def linear_patches(model: Any) -> tuple[int, int] | None:
     """(patches, values per patch) of a family whose vision embedding is a Linear over flattened
     pixel patches (Fuyu's `vision_embed_tokens`: its processor cuts the image into patches), at

@@ -39,6 +39,7 @@ from irc.frontend.image_features import (
     image_side,
     inner_model,
     linear_patches,
+    more_pixels,
     one_image,
     required_inputs,
 )
@@ -339,7 +340,11 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
     tiles = anyres_tiles(model)
     if tiles is not None:  # llava-next: the image's tiles, then the whole image, at the tower's size
         return (InputSpec("pixel_values", (batch, tiles, channels, size, size), "float", "float32"),)
-    return (InputSpec("pixel_values", (batch, channels, size, size), "float", "float32"),)
+    more = [
+        InputSpec(name, (batch, c, side, side), "float", "float32")
+        for name, (c, side) in more_pixels(model).items()
+    ]
+    return (InputSpec("pixel_values", (batch, channels, size, size), "float", "float32"), *more)
 
 
 def decoder_inputs(model: Any, past: bool = True) -> tuple[InputSpec, ...]:
