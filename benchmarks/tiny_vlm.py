@@ -35,6 +35,10 @@ def vision_language(out: dict[str, Any]) -> None:
     if isinstance(text, dict) and isinstance(vision.get("out_hidden_size"), int):
         # The tower's merger projects to the text width (Granite Docling's validator says so).
         vision["out_hidden_size"] = text.get("hidden_size", vision["out_hidden_size"])
+    if "image_token_id" in out and out["image_token_id"] is None and isinstance(text, dict):
+        # Checkpoints set the image token from their tokenizer; the class default leaves none.
+        vocab = text.get("vocab_size")
+        out["image_token_id"] = vocab - 1 if isinstance(vocab, int) else None
 
 
 def _side(value: Any) -> int | None:
