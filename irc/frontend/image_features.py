@@ -15,15 +15,11 @@ from typing import Any
 
 import torch
 
-GEOMETRY = ("image_sizes", "target_sizes")
+GEOMETRY = ("image_sizes",)
 """`get_image_features` arguments the processor derives from the image's size alone: (height,
-width) per image, in pixels for pixtral-style towers (`image_sizes`: mistral3, lighton_ocr), in
-patches for MiniCPM-V's (`target_sizes`). Their towers loop over the images in Python (`for size
-in image_sizes`, `.tolist()`), which torch.export can only follow at a fixed image count, so a
-family that takes one is exported for one image per call."""
-
-AS_TENSOR = frozenset({"target_sizes"})
-"""Geometry the tower reads as a tensor (`target_sizes.device`) even where it loops over it."""
+width) per image for pixtral-style towers (mistral3, lighton_ocr). Their towers loop over the
+images in Python (`for size in image_sizes`, `.tolist()`), which torch.export can only follow at a
+fixed image count, so a family that takes one is exported for one image per call."""
 
 
 def inner_model(model: Any) -> Any:
@@ -56,20 +52,10 @@ def geometry(model: Any, images: int = 1, tensors: bool = False) -> dict[str, An
     # Only where required: llava's optional image_sizes is for pixtral towers' checkpoints.
     required = required_inputs(model)
     made: dict[str, Any] = {}
-    side = image_side(model)
     if "image_sizes" in required:
+        side = image_side(model)
         made["image_sizes"] = [[side, side]] * images
-    if "target_sizes" in required:
-        patches = side // patch_side(model)
-        made["target_sizes"] = [[patches, patches]] * images
-    return {k: torch.tensor(v) if tensors or k in AS_TENSOR else v for k, v in made.items()}
-
-
-def patch_side(model: Any) -> int:
-    """The vision tower's patch side in pixels (the vision config's `patch_size`, else 14)."""
-    vision = getattr(model.config, "vision_config", None) or model.config
-    patch = getattr(vision, "patch_size", None) or 14
-    return int(patch[0] if isinstance(patch, (list, tuple)) else patch)
+    return {k: torch.tensor(v) for k, v in made.items()} if tensors else made
 
 
 def required_inputs(model: Any) -> set[str]:

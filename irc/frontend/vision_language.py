@@ -41,7 +41,6 @@ from irc.frontend.image_features import (
     linear_patches,
     more_pixels,
     one_image,
-    patch_side,
     required_inputs,
 )
 from irc.frontend.loading import LoadedModel
@@ -338,10 +337,6 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
         )
     # Families whose processor adds the image's size take one image per call (image_features.py).
     batch = 1 if one_image(model) else "batch"
-    if "target_sizes" in required_inputs(model):  # MiniCPM-V: the image's patches side by side
-        patch = patch_side(model)
-        strip = (size // patch) ** 2 * patch
-        return (InputSpec("pixel_values", (1, channels, patch, strip), "float", "float32"),)
     tiles = anyres_tiles(model)
     if tiles is not None:  # llava-next: the image's tiles, then the whole image, at the tower's size
         return (InputSpec("pixel_values", (batch, tiles, channels, size, size), "float", "float32"),)
