@@ -38,3 +38,9 @@ def test_the_tiny_model_makes_image_features(model_type: str) -> None:
         features = generic_features(model, {"pixel_values": torch.rand(1, 3, side, side)})
     assert features.ndim == 2 and features.shape[0] > 0
     assert features.shape[1] == model.config.get_text_config().hidden_size
+
+
+def test_an_unset_image_token_gets_an_id_in_the_vocabulary() -> None:
+    # MiniCPM-o's config class leaves image_token_id None; its checkpoints set it.
+    config = tiny_config("minicpm_ocr")
+    assert 0 <= config.image_token_id < config.get_text_config().vocab_size
