@@ -147,7 +147,18 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     _drop_stage_picks(out, values)
     _rope(out)
     _token_ids(out)
+    _vision_language(out)
     return out
+
+
+def _vision_language(out: dict[str, Any]) -> None:
+    # Image-geometry fields of vision-language configs (anyres tiles, tokens per image, feature
+    # layers): benchmarks/tiny_vlm.py.
+    try:
+        from benchmarks.tiny_vlm import vision_language
+    except ImportError:  # imported as a top-level module (sys.path holds benchmarks/)
+        from tiny_vlm import vision_language
+    vision_language(out)
 
 
 def _shrink_int(key: str, value: int, values: dict[str, Any]) -> int:

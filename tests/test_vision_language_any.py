@@ -60,6 +60,25 @@ CONFIGS: dict[str, dict[str, Any]] = {
         downsample_factor=2,
         vision_feature_layer=-1,
     ),
+    # Anyres tiles: image_sizes made at the exported size (one image per call) picks the
+    # 32x64 pinpoint, so pixel_values is the image's 2 tiles and the whole image; the features
+    # are unpadded and end each row of patches with the newline vector.
+    "llava_next": dict(
+        text_config=dict(_TEXT, model_type="llama", initializer_range=0.2),
+        vision_config=dict(_VISION, model_type="clip_vision_model", projection_dim=32),
+        image_token_index=IMAGE_TOKEN,
+        image_grid_pinpoints=[[32, 64], [64, 32], [64, 64]],
+        vision_feature_layer=-1,
+    ),
+    # Pixel shuffle (16 patches -> 4 tokens of 4x the width) before the projector: it has a
+    # projector and a select strategy as llava does, but not llava's features.
+    "internvl": dict(
+        text_config=dict(_TEXT, model_type="qwen2", initializer_range=0.2),
+        vision_config=dict(_VISION, model_type="internvl_vision", image_size=[32, 32], patch_size=[8, 8]),
+        image_token_id=IMAGE_TOKEN,
+        downsample_ratio=0.5,
+        vision_feature_layer=-1,
+    ),
 }
 SEEDS: dict[str, int] = {}
 
@@ -96,6 +115,13 @@ def test_image_sizes_family_takes_one_image(tmp_path: Path) -> None:
     assert [o.shape for o in vision.get_outputs()] == [[4, 32]]
 
 
+def test_anyres_family_takes_its_tiles(tmp_path: Path) -> None:
+    """llava-next's vision encoder takes one image's tiles and the whole image (5-D pixel_values)."""
+    result = irc.export(tiny("llava_next"), task=TASK, output=tmp_path / "out", atol=ATOL, validate=False)
+    vision = ort.InferenceSession(str(result.artifacts[VISION]), providers=["CPUExecutionProvider"])
+    assert [(i.name, i.shape) for i in vision.get_inputs()] == [("pixel_values", [1, 3, 3, 32, 32])]
+
+
 @pytest.mark.parametrize("task", ["default", "default-with-past"])
 def test_bare_model_exports_as_three_models(task: str, tmp_path: Path) -> None:
     model = tiny("aya_vision", bare=True)
@@ -112,6 +138,16 @@ def test_bare_model_exports_as_three_models(task: str, tmp_path: Path) -> None:
     assert any(n.startswith("present.") for n in outputs) == task.endswith("with-past")
     sizes = [c.sizes for c in report.cases if c.component == decoder]
     assert {s["batch"] for s in sizes} - {2} and {s["sequence"] for s in sizes} - {8}
+
+
+def test_bare_anyres_model_default(tmp_path: Path) -> None:
+    """llava-next's bare model for `default`: its tiles' features and a decoder without a cache."""
+    model = tiny("llava_next", bare=True)
+    result = irc.export(model, task="default", output=tmp_path / "out", atol=ATOL)
+    assert result.report.passed, result.report.format()
+    assert list(result.artifacts) == [VISION, EMBED, DECODER_NO_PAST]
+    vision = [c for c in result.report.cases if c.component == VISION]
+    assert vision and all(c.sizes.get("batch", 1) == 1 for c in vision)
 
 
 def test_tasks_listed_and_other_heads_refused() -> None:

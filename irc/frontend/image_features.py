@@ -68,6 +68,58 @@ def required_inputs(model: Any) -> set[str]:
     return {p.name for p in params if p.default is inspect.Parameter.empty and p.kind in plain}
 
 
+def anyres_tiles(model: Any) -> int | None:
+    """Tiles per image of an anyres family (llava-next, -onevision, -next-video: the image resized
+    to a grid pinpoint and cut into tower-sized tiles, plus the whole image), at the exported image
+    size, as the family's own `image_size_to_num_patches` counts them; None for other families."""
+    inner = inner_model(model)
+    pinpoints = getattr(inner.config, "image_grid_pinpoints", None)
+    count = getattr(inspect.getmodule(type(inner)), "image_size_to_num_patches", None)
+    if not pinpoints or not callable(count):
+        return None
+    side = image_side(model)
+    return int(count(image_size=(side, side), grid_pinpoints=pinpoints, patch_size=side))
+
+
+def config_defaults(model: Any) -> dict[str, Any]:
+    """What the model's forward passes `get_image_features` from its config: the parameters
+    defaulting to None that the config sets (InternVL's `vision_feature_layer`, `..._strategy`)."""
+    method = feature_method(model)
+    if method is None:
+        return {}
+    config = inner_model(model).config
+    named = inspect.signature(method).parameters.values()
+    unset = [p.name for p in named if p.default is None]
+    return {name: getattr(config, name) for name in unset if getattr(config, name, None) is not None}
+
+
+def more_pixels(model: Any) -> dict[str, tuple[int, int]]:
+    """Further images `get_image_features` requires, as (channels, side) by parameter name: a
+    `<prefix>pixel_values` the processor makes from the same image at the size of the config's
+    `<prefix>vision_config` (DeepSeek-VL hybrid's `high_res_pixel_values`)."""
+    config = inner_model(model).config
+    found: dict[str, tuple[int, int]] = {}
+    for name in sorted(required_inputs(model) - {"pixel_values"}):
+        sub = getattr(config, name.removesuffix("pixel_values") + "vision_config", None)
+        size = getattr(sub, "image_size", None)
+        if name.endswith("_pixel_values") and size is not None:
+            side = int(size[0] if isinstance(size, (list, tuple)) else size)
+            found[name] = (int(getattr(sub, "num_channels", 3) or 3), side)
+    return found
+
+
+def linear_patches(model: Any) -> tuple[int, int] | None:
+    """(patches, values per patch) of a family whose vision embedding is a Linear over flattened
+    pixel patches (Fuyu's `vision_embed_tokens`: its processor cuts the image into patches), at
+    the exported image size; None for families with a vision tower."""
+    embed = getattr(inner_model(model), "vision_embed_tokens", None)
+    patch = getattr(model.config, "patch_size", None)
+    if not isinstance(embed, torch.nn.Linear) or not isinstance(patch, int):
+        return None
+    side = image_side(model)
+    return (side // patch) ** 2, int(embed.in_features)
+
+
 def one_image(model: Any) -> bool:
     """The vision encoder takes one image per call (its family takes a `GEOMETRY` argument)."""
     return bool(geometry(model))
@@ -84,7 +136,14 @@ def generic_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tenso
             f"{type(model).__name__} has no get_image_features, and irc has no family-specific vision "
             "path for it: it cannot make the vision encoder's image features."
         )
-    made = {**kwargs, **geometry(model)}
+    if getattr(inner_model(model).config, "vision_config", True) is None:
+        from irc.errors import TraceError
+
+        raise TraceError(
+            f"{type(model).__name__}'s config sets no vision_config, so the model has no vision tower: "
+            "there is no vision encoder to export (give the config a vision_config)."
+        )
+    made = {**config_defaults(model), **kwargs, **geometry(model)}
     missing = sorted(required_inputs(model) - set(made) - {"self", "kwargs"})
     if missing:
         from irc.errors import TraceError
@@ -96,6 +155,27 @@ def generic_features(model: Any, kwargs: dict[str, torch.Tensor]) -> torch.Tenso
         )
     out = method(**made, return_dict=True)
     features = out.pooler_output if hasattr(out, "pooler_output") else out
+    if features is None:
+        features = _projected(model, out)
     if isinstance(features, (list, tuple)):
         features = torch.cat([f.reshape(-1, f.shape[-1]) for f in features], dim=0)
     return features.reshape(-1, features.shape[-1])
+
+
+def _projected(model: Any, out: Any) -> torch.Tensor:
+    """Features of a `get_image_features` that leaves the projection to the model's forward: its
+    last hidden state, through `multi_modal_projector` where the model has one (Llama 4), as is
+    where it has none (Fuyu's patch embeddings)."""
+    hidden = getattr(out, "last_hidden_state", None)
+    if hidden is None:
+        from irc.errors import TraceError
+
+        raise TraceError(
+            f"{type(inner_model(model)).__name__}.get_image_features returns neither pooler_output nor "
+            "last_hidden_state: irc cannot tell which of its outputs are the image features."
+        )
+    projector = getattr(inner_model(model), "multi_modal_projector", None) or getattr(
+        model, "multi_modal_projector", None
+    )
+    hidden = hidden.reshape(-1, hidden.shape[-1])
+    return hidden if projector is None else projector(hidden)

@@ -33,7 +33,16 @@ import torch
 from irc.errors import TraceError
 from irc.frontend.cache import PAST, TOTAL, build_cache, cache_keyword, flatten_cache, present_names
 from irc.frontend.cache import probe_layout as probe_cache
-from irc.frontend.image_features import generic_features, image_side, inner_model, one_image, required_inputs
+from irc.frontend.image_features import (
+    anyres_tiles,
+    generic_features,
+    image_side,
+    inner_model,
+    linear_patches,
+    more_pixels,
+    one_image,
+    required_inputs,
+)
 from irc.frontend.loading import LoadedModel
 from irc.frontend.seq2seq import Component
 from irc.frontend.tasks import InputSpec
@@ -96,10 +105,11 @@ class VisionModule(TaskModule):
     def __init__(self, model: Any, arg_names: list[str], wanted: tuple[str, ...]) -> None:
         super().__init__(model, arg_names, wanted)
         self.grid = _grid_inputs(model)
+        self.llava = _llava_like(model)
 
     def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         kwargs = dict(zip(self.arg_names, args, strict=True))
-        features = image_features(self.model, kwargs, self.grid)
+        features = image_features(self.model, kwargs, self.grid, self.llava)
         self.record(["image_features"])
         return (features,)
 
@@ -145,7 +155,7 @@ def _grid_inputs(model: Any) -> dict[str, Any]:
 
 
 def image_features(
-    model: Any, kwargs: dict[str, torch.Tensor], grid: dict[str, Any] | None = None
+    model: Any, kwargs: dict[str, torch.Tensor], grid: dict[str, Any] | None = None, llava: bool = False
 ) -> torch.Tensor:
     """The projected image features of `kwargs` (the vision component's inputs), (rows, hidden).
 
@@ -161,15 +171,39 @@ def image_features(
     if hasattr(inner, "visual") and grid:
         pixels = kwargs["pixel_values"].to(inner.visual.dtype)
         return inner.visual(pixels, **grid, return_dict=True).pooler_output
-    # llava-next's anyres tiles (image_sizes) and newline rows are not llava's: its own call.
+    if llava:
+        return _llava_features(inner, kwargs["pixel_values"])
+    return generic_features(model, kwargs)
+
+
+def _llava_like(model: Any) -> bool:
+    """llava's own path applies where it computes what the family's `get_image_features` does, on
+    one image of the exported size: llava-next's anyres tiles and InternVL's pixel shuffle also
+    have a projector and a select strategy, and are not llava's."""
+    inner = inner_model(model)
     plain = required_inputs(model) <= {"pixel_values"}
-    if (
+    if not (
         plain
         and hasattr(inner, "multi_modal_projector")
         and hasattr(inner.config, "vision_feature_select_strategy")
     ):
-        return _llava_features(inner, kwargs["pixel_values"])
-    return generic_features(model, kwargs)
+        return False
+    side = image_side(model)
+    channels = int(getattr(vision_config(model), "num_channels", 3) or 3)
+    pixels = torch.rand((1, channels, side, side), generator=torch.Generator().manual_seed(0))
+    pixels = pixels.to(next(model.parameters()).dtype)
+    try:
+        with torch.no_grad():
+            ours = _llava_features(inner, pixels)
+            theirs = generic_features(model, {"pixel_values": pixels})
+    except Exception:  # noqa: BLE001 - llava's path does not even run: not llava's
+        return False
+    return ours.shape == theirs.shape and bool(torch.allclose(ours, theirs, atol=1e-5))
+
+
+def vision_config(model: Any) -> Any:
+    """The vision sub-config (the config itself when it has none)."""
+    return getattr(model.config, "vision_config", None) or model.config
 
 
 def _llava_features(inner: Any, pixels: torch.Tensor) -> torch.Tensor:
@@ -291,6 +325,9 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
         temporal = int(getattr(vision, "temporal_patch_size", 1))
         count = grid[0] * grid[1] * grid[2]
         return (InputSpec("pixel_values", (count, channels * temporal * patch * patch), "float", "float32"),)
+    patches = linear_patches(model)
+    if patches is not None:  # fuyu: each image's flattened pixel patches
+        return (InputSpec("pixel_values", ("batch", *patches), "float", "float32"),)
     channels = int(getattr(vision, "num_channels", 3) or 3)
     size = image_side(model)  # InternVL-style configs give (height, width) pairs of one side
     if hasattr(inner, "connector"):  # idefics3 / smolvlm: (batch, images, C, H, W) and a pixel mask
@@ -300,7 +337,14 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
         )
     # Families whose processor adds the image's size take one image per call (image_features.py).
     batch = 1 if one_image(model) else "batch"
-    return (InputSpec("pixel_values", (batch, channels, size, size), "float", "float32"),)
+    tiles = anyres_tiles(model)
+    if tiles is not None:  # llava-next: the image's tiles, then the whole image, at the tower's size
+        return (InputSpec("pixel_values", (batch, tiles, channels, size, size), "float", "float32"),)
+    more = [
+        InputSpec(name, (batch, c, side, side), "float", "float32")
+        for name, (c, side) in more_pixels(model).items()
+    ]
+    return (InputSpec("pixel_values", (batch, channels, size, size), "float", "float32"), *more)
 
 
 def decoder_inputs(model: Any, past: bool = True) -> tuple[InputSpec, ...]:
