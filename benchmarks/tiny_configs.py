@@ -143,7 +143,17 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     _drop_stage_picks(out, values)
     _rope(out)
     _token_ids(out)
+    _grid_vision(out)
     return out
+
+
+def _grid_vision(out: dict[str, Any]) -> None:
+    # Vision towers that read a patch grid (qwen2-vl and kin): benchmarks/tiny_grid.py.
+    try:
+        from benchmarks.tiny_grid import grid_vision
+    except ImportError:  # imported as a top-level module (sys.path holds benchmarks/)
+        from tiny_grid import grid_vision
+    grid_vision(out)
 
 
 def _shrink_int(key: str, value: int, values: dict[str, Any]) -> int:
