@@ -80,13 +80,27 @@ def image_grid(model: Any) -> tuple[int, int, int] | None:
 
 
 def patch_shape(model: Any) -> tuple[int, ...]:
-    """One patch row of `pixel_values` as the family's processor flattens it: channels x temporal
-    patch x patch x patch."""
+    """One patch of `pixel_values` as the family's processor lays it out, read off the tower's
+    patch embedding (its first linear or convolution layer): a row of channels x temporal patch x
+    patch x patch for a linear or 3-D convolution embedding (which reshapes the row itself), or
+    (channels, patch, patch) for a 2-D convolution applied to each patch."""
+    first = _patch_embedding(grid_encoder(model))
+    if isinstance(first, torch.nn.Linear):
+        return (int(first.in_features),)
+    if isinstance(first, torch.nn.Conv2d):
+        return (int(first.in_channels), *(int(k) for k in first.kernel_size))
     vision = _vision_config(model)
     channels = int(getattr(vision, "in_channels", None) or getattr(vision, "num_channels", None) or 3)
     temporal = int(getattr(vision, "temporal_patch_size", None) or 1)
     patch = int(vision.patch_size)
     return (channels * temporal * patch * patch,)
+
+
+def _patch_embedding(encoder: Any) -> Any:
+    for module in encoder.modules():
+        if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.Conv3d)):
+            return module
+    return None
 
 
 def precomputed(model: Any, grid: tuple[int, int, int]) -> dict[str, Any]:
@@ -96,6 +110,7 @@ def precomputed(model: Any, grid: tuple[int, int, int]) -> dict[str, Any]:
     from transformers.utils.generic import get_max_seqlen
 
     encoder = grid_encoder(model)
+    _refuse_deepstack(model)
     grid_thw = torch.tensor([grid])
     module = sys.modules[type(encoder).__module__]
     merge = merge_size(model)
@@ -126,6 +141,23 @@ def precomputed(model: Any, grid: tuple[int, int, int]) -> dict[str, Any]:
     return made
 
 
+def _refuse_deepstack(model: Any) -> None:
+    """Deepstack towers (qwen3-vl) also feed features from inner vision layers into the first text
+    layers at image tokens (`deepstack_visual_embeds`); the three-model split carries image features
+    into `inputs_embeds` only, so such a decoder would generate without them."""
+    for module in inner_model(model).modules():
+        forward = getattr(type(module), "forward", None)
+        if forward is not None and "deepstack_visual_embeds" in inspect.signature(forward).parameters:
+            from irc.errors import TraceError
+
+            raise TraceError(
+                f"{type(module).__name__}.forward takes deepstack_visual_embeds: the vision tower's inner "
+                "layers' features are added to the first text layers at image tokens. irc's "
+                "image-text-to-text split (vision_encoder, embed_tokens, decoder) carries image features "
+                "into inputs_embeds only and has no decoder input for them yet."
+            )
+
+
 def _window(encoder: Any, grid_thw: torch.Tensor, merge: int) -> dict[str, Any]:
     """Window attention's patch order and bounds (qwen2.5-vl), where the tower has a window."""
     from transformers import vision_utils as vu
@@ -135,6 +167,16 @@ def _window(encoder: Any, grid_thw: torch.Tensor, merge: int) -> dict[str, Any]:
     if window is None or patch is None:
         return {}
     index, bounds = vu.get_vision_window_index(grid_thw, merge, window, patch)
+    if len(bounds) > 2:
+        from irc.errors import TraceError
+
+        raise TraceError(
+            f"{type(encoder).__name__} attends in windows of {window} pixels, {len(bounds) - 1} windows at "
+            f"the exported grid {tuple(grid_thw[0].tolist())}: its attention splits the patches by window "
+            "lengths read with `.tolist()` (transformers' eager vision attention, `torch.split(tensor, "
+            "lengths.tolist())`), which torch.export cannot follow, and irc has no windowed vision "
+            "attention of its own yet."
+        )
     return {
         "window_index": index,
         "cu_window_seqlens": bounds,
