@@ -80,20 +80,36 @@ def image_grid(model: Any) -> tuple[int, int, int] | None:
 
 
 def patch_shape(model: Any) -> tuple[int, ...]:
-    """One patch of `pixel_values` as the family's processor lays it out, read off the tower's
-    patch embedding (its first linear or convolution layer): a row of channels x temporal patch x
-    patch x patch for a linear or 3-D convolution embedding (which reshapes the row itself), or
-    (channels, patch, patch) for a 2-D convolution applied to each patch."""
+    """One patch of `pixel_values` as the family's processor lays it out: a flat row of channels x
+    temporal patch x patch x patch (qwen2-vl's processor; linear and 3-D convolution embeddings
+    reshape it themselves, so do some 2-D ones), else (channels, patch, patch) for a 2-D
+    convolution embedding that takes patches as images (kimi-k2.5, paddleocr-vl). Which one is
+    read off one forward of the tower on zeros at the exported grid."""
     first = _patch_embedding(grid_encoder(model))
     if isinstance(first, torch.nn.Linear):
         return (int(first.in_features),)
-    if isinstance(first, torch.nn.Conv2d):
-        return (int(first.in_channels), *(int(k) for k in first.kernel_size))
     vision = _vision_config(model)
     channels = int(getattr(vision, "in_channels", None) or getattr(vision, "num_channels", None) or 3)
     temporal = int(getattr(vision, "temporal_patch_size", None) or 1)
     patch = int(vision.patch_size)
-    return (channels * temporal * patch * patch,)
+    flat = (channels * temporal * patch * patch,)
+    if not isinstance(first, torch.nn.Conv2d):
+        return flat
+    images = (int(first.in_channels), *(int(k) for k in first.kernel_size))
+    return flat if _takes(model, flat) else images
+
+
+def _takes(model: Any, shape: tuple[int, ...]) -> bool:
+    """The tower runs on one image's patches laid out as `shape`."""
+    grid = image_grid(model)
+    assert grid is not None
+    pixels = torch.zeros(grid[0] * grid[1] * grid[2], *shape)
+    try:
+        with torch.no_grad():
+            grid_features(model, pixels, precomputed(model, grid))
+    except (RuntimeError, ValueError):
+        return False
+    return True
 
 
 def _patch_embedding(encoder: Any) -> Any:
