@@ -40,6 +40,43 @@ def grid_vision(out: dict[str, Any]) -> None:
         vision["image_size"] = patch * merge * TOKENS_PER_SIDE
     if isinstance(vision.get("window_size"), int):
         vision["window_size"] = patch * merge * TOKENS_PER_SIDE // 2
+    _default_sections(out.get("model_type"), out.get("text_config"))
+
+
+def _default_sections(model_type: Any, text: Any) -> None:
+    """A decoder whose config leaves `mrope_section` out gets its modeling file's default
+    (`rope_parameters.get("mrope_section", [16, 24, 24])`: PaddleOCR-VL's), which the shrunk head
+    cannot hold: the same proportions, summing to half the shrunk head. Decoders with no such
+    default (plain rotary unless the config says) are left alone."""
+    if not isinstance(text, dict):
+        return
+    rope = text.get("rope_parameters")
+    default = _modeling_default(model_type)
+    if not isinstance(rope, dict) or "mrope_section" in rope or default is None:
+        return
+    head = text.get("head_dim") or text["hidden_size"] // text["num_attention_heads"]
+    half, total = int(head) // 2, sum(default)
+    sections = [max(1, s * half // total) for s in default]
+    sections[0] += half - sum(sections)
+    rope["mrope_section"] = sections
+
+
+def _modeling_default(model_type: Any) -> list[int] | None:
+    import importlib
+    import inspect
+    import re
+
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    if model_type not in CONFIG_MAPPING:
+        return None
+    name = CONFIG_MAPPING[model_type].__module__.replace(".configuration_", ".modeling_")
+    try:
+        source = inspect.getsource(importlib.import_module(name))
+    except (ImportError, OSError):
+        return None
+    found = re.search(r"get\(\s*\"mrope_section\",\s*\[([\d,\s]+)\]", source)
+    return [int(v) for v in found.group(1).split(",")] if found else None
 
 
 def _is_grid(vision: dict[str, Any]) -> bool:
