@@ -57,7 +57,8 @@ def _default_sections(model_type: Any, text: Any) -> None:
     head = text.get("head_dim") or text["hidden_size"] // text["num_attention_heads"]
     half, total = int(head) // 2, sum(default)
     sections = [max(1, s * half // total) for s in default]
-    sections[0] += half - sum(sections)
+    # The rest to the last section: the first two stay in proportion (ERNIE-VL's are equal).
+    sections[-1] += half - sum(sections)
     rope["mrope_section"] = sections
 
 

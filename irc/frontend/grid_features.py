@@ -58,10 +58,17 @@ def _vision_config(model: Any) -> Any:
 
 
 def merge_size(model: Any) -> int:
-    """Patches merged per side into one image token (1 where the tower merges none)."""
+    """Patches merged per side into one image token, by the tower or after it (the projector's,
+    PaddleOCR-VL's): the exported grid's side is a multiple of it."""
+    found = getattr(_vision_config(model), "spatial_merge_size", None)
+    return max(int(found or 1), tower_merge(model))
+
+
+def tower_merge(model: Any) -> int:
+    """The merge the tower itself orders its patches by (its `spatial_merge_size`; 1 where the
+    tower merges none and leaves it to the projector, as transformers' towers then hard-code)."""
     encoder = grid_encoder(model)
     found = _attr(encoder, "spatial_merge_size") if encoder is not None else None
-    found = found or getattr(_vision_config(model), "spatial_merge_size", None)
     return int(found or 1)
 
 
@@ -129,7 +136,7 @@ def precomputed(model: Any, grid: tuple[int, int, int]) -> dict[str, Any]:
     _refuse_deepstack(model)
     grid_thw = torch.tensor([grid])
     module = sys.modules[type(encoder).__module__]
-    merge = merge_size(model)
+    merge = tower_merge(model)
     # Encoders with a per-frame table attend over the whole clip (kimi-k2.5), unless they say.
     per_frame = hasattr(module, "get_vision_frame_index")
     whole_clip = bool(getattr(encoder, "merge_temporal", per_frame))
