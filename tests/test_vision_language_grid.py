@@ -20,7 +20,7 @@ from irc.frontend.vision_language import DECODER, DECODER_NO_PAST, EMBED, VISION
 
 TASK = "image-text-to-text-with-past"
 ATOL = 1e-3
-GENERATES = ["paddleocr_vl", "hunyuan_vl"]
+GENERATES = ["paddleocr_vl"]
 """Families newly exported with past: validation and the generation check."""
 
 
@@ -63,6 +63,22 @@ def test_bare_grid_model_default(tmp_path: Path) -> None:
     assert result.report.passed, result.report.format()
     assert list(result.artifacts) == [VISION, EMBED, DECODER_NO_PAST]
     assert result.report.generation is None
+
+
+@pytest.mark.parametrize("model_type", ["qwen2_vl", "paddleocr_vl", "hy_v4_vl", "glm4v"])
+def test_features_equal_the_towers_own(model_type: str) -> None:
+    """irc's precomputed keywords give the features the tower computes from the grid itself."""
+    from irc.frontend.grid_features import grid_features
+    from irc.frontend.image_features import feature_method
+
+    model = tiny(model_type)
+    grid = image_grid(model)
+    pixels = torch.randn(grid[0] * grid[1] * grid[2], *patch_shape(model))
+    with torch.no_grad():
+        mine = grid_features(model, pixels, precomputed(model, grid))
+        out = feature_method(model)(pixels, image_grid_thw=torch.tensor([grid]), return_dict=True)
+    theirs = torch.cat([f.reshape(-1, f.shape[-1]) for f in out.pooler_output])
+    assert mine.shape == theirs.shape and torch.equal(mine, theirs)
 
 
 def test_grid_keywords_follow_the_tower() -> None:
