@@ -134,6 +134,7 @@ def precomputed(model: Any, grid: tuple[int, int, int]) -> dict[str, Any]:
 
     encoder = grid_encoder(model)
     _refuse_deepstack(model)
+    _refuse_other_inputs(model)
     grid_thw = torch.tensor([grid])
     module = sys.modules[type(encoder).__module__]
     merge = tower_merge(model)
@@ -162,6 +163,22 @@ def precomputed(model: Any, grid: tuple[int, int, int]) -> dict[str, Any]:
             grid_thw, _attr(encoder, "merge_size")
         )
     return made
+
+
+def _refuse_other_inputs(model: Any) -> None:
+    """A `get_image_features` that requires more than the patches and their grid (video-llama-3's
+    per-image `image_merge_sizes`) takes what irc does not make yet."""
+    from irc.frontend.image_features import inner_model, required_inputs
+
+    other = sorted(required_inputs(model) - {"self", "kwargs", "pixel_values", "image_grid_thw"})
+    if other:
+        from irc.errors import TraceError
+
+        raise TraceError(
+            f"{type(inner_model(model)).__name__}.get_image_features requires {', '.join(other)} besides "
+            "pixel_values and image_grid_thw; irc makes a grid family's patches and grid only, so it "
+            "cannot make the vision encoder's inputs yet."
+        )
 
 
 def _refuse_deepstack(model: Any) -> None:
