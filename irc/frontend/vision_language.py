@@ -34,6 +34,7 @@ from irc.errors import TraceError
 from irc.frontend.cache import PAST, TOTAL, build_cache, cache_keyword, flatten_cache, present_names
 from irc.frontend.cache import probe_layout as probe_cache
 from irc.frontend.grid_features import grid_features, image_grid, patch_shape, precomputed
+from irc.frontend.grid_positions import probe_count_row, rotary_rows
 from irc.frontend.image_features import generic_features, image_side, inner_model, one_image, required_inputs
 from irc.frontend.loading import LoadedModel
 from irc.frontend.seq2seq import Component
@@ -199,6 +200,7 @@ class DecoderModule(TaskModule):
             if "token_type_ids" in kwargs:
                 _always_first_step(cache)
             kwargs[cache_keyword(self.model)] = cache
+        kwargs = rotary_rows(self.model, kwargs)
         with _index_masks():
             out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
         presents = []
@@ -281,6 +283,7 @@ def decoder_inputs(model: Any, past: bool = True) -> tuple[InputSpec, ...]:
     ]
     if mrope(model):
         # Row 0: text positions (for the mask), rows 1-3: temporal, height, width rotary positions.
+        probe_count_row(model)
         specs.append(InputSpec("position_ids", (4, "batch", "sequence"), "position"))
     else:
         specs.append(InputSpec("position_ids", ("batch", "sequence"), "position"))
