@@ -20,7 +20,7 @@ from irc.frontend.vision_language import DECODER, DECODER_NO_PAST, EMBED, VISION
 
 TASK = "image-text-to-text-with-past"
 ATOL = 1e-3
-GENERATES = ["paddleocr_vl"]
+GENERATES = ["paddleocr_vl", "hunyuan_vl"]
 """Families newly exported with past: validation and the generation check."""
 
 
