@@ -52,7 +52,8 @@ def _default_sections(model_type: Any, text: Any) -> None:
         return
     rope = text.get("rope_parameters")
     default = _modeling_default(model_type)
-    if not isinstance(rope, dict) or "mrope_section" in rope or default is None:
+    # Only a flat rotary dict: one kept per layer kind (Cohere Compass's) is `_rope`'s to fill.
+    if not isinstance(rope, dict) or "rope_type" not in rope or "mrope_section" in rope or default is None:
         return
     head = text.get("head_dim") or text["hidden_size"] // text["num_attention_heads"]
     half, total = int(head) // 2, sum(default)
