@@ -148,6 +148,7 @@ def shrink(values: dict[str, Any]) -> dict[str, Any]:
     _rope(out)
     _token_ids(out)
     _vision_language(out)
+    _grid_vision(out)
     return out
 
 
@@ -159,6 +160,15 @@ def _vision_language(out: dict[str, Any]) -> None:
     except ImportError:  # imported as a top-level module (sys.path holds benchmarks/)
         from tiny_vlm import vision_language
     vision_language(out)
+
+
+def _grid_vision(out: dict[str, Any]) -> None:
+    # Vision towers that read a patch grid (qwen2-vl and kin): benchmarks/tiny_grid.py.
+    try:
+        from benchmarks.tiny_grid import grid_vision
+    except ImportError:  # imported as a top-level module (sys.path holds benchmarks/)
+        from tiny_grid import grid_vision
+    grid_vision(out)
 
 
 def _shrink_int(key: str, value: int, values: dict[str, Any]) -> int:

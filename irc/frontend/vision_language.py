@@ -33,6 +33,8 @@ import torch
 from irc.errors import TraceError
 from irc.frontend.cache import PAST, TOTAL, build_cache, cache_keyword, flatten_cache, present_names
 from irc.frontend.cache import probe_layout as probe_cache
+from irc.frontend.grid_features import grid_features, image_grid, patch_shape, precomputed
+from irc.frontend.grid_positions import probe_count_row, rotary_rows
 from irc.frontend.image_features import (
     anyres_tiles,
     generic_features,
@@ -114,44 +116,15 @@ class VisionModule(TaskModule):
         return (features,)
 
 
-GRID_IMAGE_SIZE = 448
-"""Image side, in pixels, of a qwen2-vl-style vision encoder whose config names none (its
-processor takes any size; 448 gives Qwen2-VL a 32x32 patch grid, 256 image tokens)."""
-
-
 def fixed_grid(model: Any) -> tuple[int, int, int] | None:
-    """The (temporal, height, width) patch grid a qwen2-vl-style vision encoder is exported at: a
-    square image of the vision config's `image_size` (else `GRID_IMAGE_SIZE`) pixels, its side in
-    patches a multiple of the merge size (None: the model has no grid)."""
-    inner = inner_model(model)
-    if not hasattr(inner, "visual"):
-        return None
-    config = inner.visual.config
-    merge = int(getattr(config, "spatial_merge_size", 1))
-    pixels = int(getattr(config, "image_size", None) or GRID_IMAGE_SIZE)
-    side = max(merge, pixels // int(config.patch_size) // merge * merge)
-    return (1, side, side)
+    """The (temporal, height, width) patch grid a grid vision encoder is exported at (grid_features.py)."""
+    return image_grid(model)
 
 
 def _grid_inputs(model: Any) -> dict[str, Any]:
-    """What qwen2-vl's vision tower derives from its grid, computed once outside the trace: it
-    loops over the grid's values (`.tolist()`), which torch.export cannot trace, and transformers
-    takes them precomputed. The grid, and so the image size, is fixed."""
+    """What a grid vision tower derives from its grid, computed once outside the trace."""
     grid = fixed_grid(model)
-    if grid is None:
-        return {}
-    from transformers.vision_utils import get_vision_attention_seqlens, get_vision_position_ids
-
-    visual = inner_model(model).visual
-    grid_thw = torch.tensor([grid])
-    cu_seqlens, max_seqlen = get_vision_attention_seqlens(grid_thw, visual.config)
-    positions = get_vision_position_ids(grid_thw, visual.spatial_merge_size)
-    return {
-        "grid_thw": grid_thw,
-        "position_ids": positions,
-        "cu_seqlens": cu_seqlens,
-        "max_seqlen": max_seqlen,
-    }
+    return {} if grid is None else precomputed(model, grid)
 
 
 def image_features(
@@ -168,9 +141,8 @@ def image_features(
     inner = inner_model(model)
     if hasattr(inner, "connector") and hasattr(inner, "vision_model"):
         return _idefics_features(inner, kwargs["pixel_values"], kwargs.get("pixel_attention_mask"))
-    if hasattr(inner, "visual") and grid:
-        pixels = kwargs["pixel_values"].to(inner.visual.dtype)
-        return inner.visual(pixels, **grid, return_dict=True).pooler_output
+    if grid:
+        return grid_features(model, kwargs["pixel_values"], grid)
     if llava:
         return _llava_features(inner, kwargs["pixel_values"])
     return generic_features(model, kwargs)
@@ -262,6 +234,7 @@ class DecoderModule(TaskModule):
             if "token_type_ids" in kwargs:
                 _always_first_step(cache)
             kwargs[cache_keyword(self.model)] = cache
+        kwargs = rotary_rows(self.model, kwargs)
         with _index_masks():
             out = self.model(**kwargs, use_cache=bool(self.past_count), return_dict=True)
         presents = []
@@ -319,12 +292,9 @@ def vision_inputs(model: Any) -> tuple[InputSpec, ...]:
     vision = getattr(config, "vision_config", None) or config
     inner = inner_model(model)
     grid = fixed_grid(model)
-    if grid is not None:  # qwen2-vl: one image's flattened patches, at the fixed grid
-        channels = int(getattr(vision, "in_channels", 3))
-        patch = int(vision.patch_size)
-        temporal = int(getattr(vision, "temporal_patch_size", 1))
+    if grid is not None:  # qwen2-vl-style: one image's flattened patches, at the fixed grid
         count = grid[0] * grid[1] * grid[2]
-        return (InputSpec("pixel_values", (count, channels * temporal * patch * patch), "float", "float32"),)
+        return (InputSpec("pixel_values", (count, *patch_shape(model)), "float", "float32"),)
     patches = linear_patches(model)
     if patches is not None:  # fuyu: each image's flattened pixel patches
         return (InputSpec("pixel_values", ("batch", *patches), "float", "float32"),)
@@ -357,6 +327,7 @@ def decoder_inputs(model: Any, past: bool = True) -> tuple[InputSpec, ...]:
     ]
     if mrope(model):
         # Row 0: text positions (for the mask), rows 1-3: temporal, height, width rotary positions.
+        probe_count_row(model)
         specs.append(InputSpec("position_ids", (4, "batch", "sequence"), "position"))
     else:
         specs.append(InputSpec("position_ids", ("batch", "sequence"), "position"))

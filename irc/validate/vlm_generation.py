@@ -83,6 +83,7 @@ def make_prompt(parts: list[Traced], seed: int = 11) -> Prompt:
     image_positions = (ids == token).long()
     if mrope(model):
         extra["mm_token_type_ids"] = image_positions
+    if fixed_grid(model) is not None:  # every grid family's generate() takes the grids
         extra["image_grid_thw"] = torch.tensor([fixed_grid(model)] * len(images))
     if reads_token_types(model):
         extra["token_type_ids"] = token_types(model, ids, prompt=True)
