@@ -49,6 +49,7 @@ def all_any(b: GraphMaker) -> None:
         b.op("aten.all.dim", rows, 2),  # a conformer's fully masked rows
         b.op("aten.any.dim", rows, -1, True),
         b.op("aten.all.dims", x, [1, 2]),
+        b.op("aten.any.dims", rows, [0, 2], True),
         b.op("aten.any", mask),
         b.op("aten.all", rows),
     )
