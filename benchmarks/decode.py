@@ -11,7 +11,8 @@ does so again in `--processes` fresh processes: a float32 step reads 2 GB of wei
 given load of them reads varies from one process to the next by more than the targets' margins
 (the same two files measured 0.88x and 1.12x of each other in two processes on an idle machine), so
 a ratio is the median over processes of each process's median token-by-token ratio, printed with
-its range. Reported: ms per new token (median over all rounds of each round's mean), prompt ms,
+its range; and since the file loaded first runs slower, each process loads the files in another
+order. Reported: ms per new token (median over all rounds of each round's mean), prompt ms,
 bytes on disk, ONNX node count, ratios against the builder's files, and next-token top-1 agreement
 with the float32 PyTorch
 model over the generated positions (the model re-reads prompt + generated tokens and its argmax at
@@ -191,7 +192,7 @@ def measure_in_processes(entries: list[Entry], args: argparse.Namespace) -> None
                 str(args.checkpoint),
             ]
             command += ["--prompt-tokens", str(args.prompt_tokens), "--new-tokens", str(args.new_tokens)]
-            command += ["--rounds", str(args.rounds), "--measure-into", str(out)]
+            command += ["--rounds", str(args.rounds), "--measure-into", str(out), "--place", str(index)]
             print(f"process {index + 1}/{args.processes}", flush=True)
             subprocess.run(command, check=True)
             measured = {e["name"]: e for e in json.loads(out.read_text())}
@@ -202,6 +203,16 @@ def measure_in_processes(entries: list[Entry], args: argparse.Namespace) -> None
             entry.tokens = got["tokens"]
             entry.ratios += got["ratios"]
             entry.process_ratios.append(statistics.median(r for ratios in got["ratios"] for r in ratios))
+
+
+def placed(entries: list[Entry], index: int) -> list[Entry]:
+    """The files in process `index`'s load and step order: rotated by `index`, reversed in odd
+    processes. Order is not neutral: of two files loaded into one process, the first loaded measured
+    ~5% slower than the second whichever file it was (irc's and the builder's fp32 files, idle
+    machine, either order), so every file takes each place in turn."""
+    turn = index % len(entries)
+    order = entries[turn:] + entries[:turn]
+    return order[::-1] if index % 2 else order
 
 
 def _base(name: str) -> str:
@@ -354,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validate", action="store_true", help="let irc validate its exports (slow)")
     parser.add_argument("--processes", type=int, default=3, help="fresh processes to measure in")
     parser.add_argument("--measure-into", type=Path, help=argparse.SUPPRESS)  # one child process's run
+    parser.add_argument("--place", type=int, default=0, help=argparse.SUPPRESS)  # its load order
     args = parser.parse_args(argv)
     args.load_average = " ".join(f"{x:.1f}" for x in os.getloadavg())
     work = args.work.expanduser()
@@ -364,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
 
     prompt = random.Random(PROMPT_SEED).sample(range(1000, 100000), args.prompt_tokens)
     if args.measure_into:
-        measure(entries, prompt, args.new_tokens, args.rounds)
+        measure(placed(entries, args.place), prompt, args.new_tokens, args.rounds)
         args.measure_into.write_text(json.dumps([asdict(e) for e in entries], default=str))
         return 0
     measure_in_processes(entries, args)
